@@ -1,0 +1,16 @@
+# Dependencies run one way: connectors see no curl, libev or SQLite;
+# the inbox sees no curl or libev. Fails the build on a violation.
+file(GLOB conn "${SRC}/connectors/*.[ch]")
+foreach(f ${conn})
+	file(STRINGS "${f}" bad REGEX "#include *[<\"](curl/|ev\\.h|sqlite3\\.h|inbox/|store\\.h|fetch\\.h)")
+	if(bad)
+		message(FATAL_ERROR "${f}: connectors must be pure: ${bad}")
+	endif()
+endforeach()
+file(GLOB inbox "${SRC}/inbox/*.[ch]")
+foreach(f ${inbox})
+	file(STRINGS "${f}" bad REGEX "#include *[<\"](curl/|ev\\.h|microhttpd\\.h)")
+	if(bad)
+		message(FATAL_ERROR "${f}: the inbox knows no HTTP or loop: ${bad}")
+	endif()
+endforeach()

@@ -1,0 +1,49 @@
+/* config: heard's settings, their defaults and the INI file that sets them. */
+#ifndef HEARD_CONFIG_H
+#define HEARD_CONFIG_H
+
+#include <stddef.h>
+
+struct config {
+	char	*path;		/* owned; file it came from, or NULL */
+	/* [store] */
+	char	*db_path;	/* owned */
+	/* [http] */
+	char	*listen;	/* owned; "127.0.0.1:8080" */
+	char	*base_url;	/* owned; where staff open the web inbox */
+	/* [poll] */
+	long	 poll_interval;	/* seconds between polls of a source */
+	long	 poll_jitter;	/* up to this many seconds added */
+	long	 backoff_base;	/* first wait after a failure */
+	long	 backoff_max;	/* ceiling; polling never gives up */
+	long	 per_host;	/* transfers at once to one host */
+	long	 max_transfers;	/* transfers at once in all */
+	long	 timeout;	/* seconds for a whole transfer */
+	long	 connect_timeout;
+	long	 max_body;	/* bytes */
+	long	 max_redirects;
+	char	*user_agent;	/* owned */
+	char	*ca_file;	/* owned or NULL: system CAs */
+	int	 allow_file_urls;	/* file:// sources (the demo) */
+	/* [mail] (used by the mail loop) */
+	char	*smtp_url;	/* owned or NULL */
+	char	*mail_from;	/* owned or NULL */
+	char	*reply_domain;	/* owned or NULL */
+	char	*secret_file;	/* owned or NULL: HMAC key for reply tokens */
+	/* [log] */
+	int	 log_level;	/* enum log_level */
+};
+
+/* Fills every field with its default. */
+void	config_defaults(struct config *);
+void	config_free(struct config *);
+/*
+ * Loads the file over the defaults. On error returns -1, leaves out
+ * untouched and writes "file:line: reason" into err.
+ */
+int	config_load(const char *path, struct config *out, char *err,
+	    size_t errlen);
+/* Prints the effective configuration as an INI file (for --help). */
+void	config_print(const struct config *, void *stdio_file);
+
+#endif

@@ -1,0 +1,183 @@
+/* connector: the contract every channel implements; pure, bytes in, items out. */
+#ifndef HEARD_CONNECTOR_H
+#define HEARD_CONNECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena;
+
+/*
+ * Why a connector call failed; decides what the daemon does next.
+ * Append only: the values are stored in the database and never renumbered.
+ */
+enum conn_err {
+	CONN_OK = 0,
+	CONN_ERR_MALFORMED = 1,		/* bytes we cannot read: back off */
+	CONN_ERR_AUTH = 2,		/* key refused: pause, tell an admin */
+	CONN_ERR_RATE_LIMITED = 3,	/* wait retry_after */
+	CONN_ERR_TRANSIENT = 4,		/* 5xx, time-out: back off */
+	CONN_ERR_CONFIG = 5,		/* settings wrong: pause */
+	CONN_ERR_NOT_FOUND = 6,		/* 404 / 410 for the whole source */
+	CONN_ERR_REFUSED = 7,		/* channel refused a reply for good */
+};
+
+struct conn_error {
+	enum conn_err	code;
+	long		retry_after;	/* seconds; 0 if the server gave none */
+	char		msg[256];	/* one line, no secrets */
+};
+
+/* "Why" in one word, for logs and `sources list`. */
+const char	*conn_err_name(enum conn_err);
+/* Fills e and returns -1, so a connector can `return conn_fail(...)`. */
+int		 conn_fail(struct conn_error *e, enum conn_err code,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* One setting a connector takes, so sources can be validated and listed. */
+struct conn_setting {
+	const char	*key;
+	const char	*help;
+	int		 required;
+	const char	*def;		/* default value or NULL */
+	int		 secret;	/* never printed back */
+};
+
+struct conn_kv {
+	const char	*key;	/* borrowed */
+	const char	*value;	/* borrowed */
+};
+
+struct conn_settings {
+	const struct conn_kv	*kv;	/* borrowed */
+	size_t			 n;
+};
+
+/* Value of key, or NULL. */
+const char	*conn_settings_get(const struct conn_settings *, const char *key);
+
+#define CONN_MAX_HEADERS	16
+
+/* A request the daemon should make; every string lives in the arena. */
+struct conn_request {
+	const char	*method;	/* "GET", "POST" */
+	const char	*url;
+	const char	*headers[CONN_MAX_HEADERS];	/* "Name: value" */
+	size_t		 nheaders;
+	const char	*body;		/* NULL for none */
+	size_t		 body_len;
+};
+
+/* Adds "Name: value" to a request; -1 if it is full. */
+int	conn_request_header(struct conn_request *, struct arena *,
+	    const char *name, const char *value);
+
+struct conn_header {
+	const char	*name;	/* borrowed */
+	const char	*value;	/* borrowed */
+};
+
+/* What came back; every pointer is borrowed from the daemon. */
+struct conn_response {
+	long				 status;	/* HTTP status */
+	const char			*body;		/* NUL-terminated */
+	size_t				 body_len;
+	const struct conn_header	*headers;
+	size_t				 nheaders;
+	const char			*effective_url;	/* after redirects */
+	int				 redirected;	/* followed >= 1 */
+};
+
+/* Case-insensitive header lookup (last one wins); NULL if absent. */
+const char	*conn_response_header(const struct conn_response *,
+		    const char *name);
+
+enum item_dir {
+	ITEM_IN = 0,	/* from the public */
+	ITEM_OUT = 1,	/* the organisation's own reply, seen on the channel */
+};
+
+#define ITEM_NO_RATING	(-1)
+
+/* A normalised item; strings live in the parse arena, UTF-8, may be NULL. */
+struct conn_item {
+	const char	*external_id;	/* unique per connector; required */
+	const char	*thread_key;	/* items with one key share a thread */
+	const char	*parent_id;	/* external id replied to, or NULL */
+	enum item_dir	 dir;
+	const char	*author_name;
+	const char	*author_handle;
+	const char	*title;
+	const char	*body;		/* plain text, HTML already stripped */
+	const char	*url;		/* link to the original */
+	int		 rating;	/* 1..5, or ITEM_NO_RATING */
+	const char	*channel_status;	/* the channel's own word */
+	int64_t		 created_at;	/* unix seconds UTC; 0 unknown */
+	int64_t		 updated_at;	/* unix seconds UTC; 0 unknown */
+	const char	*org_hint;	/* ODS code or handle, if one source
+					   covers several organisations */
+	int		 removed;	/* taken down at the source */
+};
+
+/* The result of one parse. */
+struct conn_batch {
+	struct conn_item	*items;		/* in the arena */
+	size_t			 nitems;
+	const char		*cursor;	/* new cursor to save; NULL: keep */
+	struct conn_request	*next;		/* next page, or NULL */
+	int			 not_modified;	/* 304: nothing to do */
+	long			 min_interval;	/* seconds before the next poll
+						   the server asks for (RSS ttl,
+						   max-age); 0 none */
+	const char		*title;		/* channel's own title, if any */
+};
+
+enum conn_reply_mode {
+	CONN_REPLY_NONE = 0,
+	CONN_REPLY_API = 1,	/* heard posts the reply */
+	CONN_REPLY_HANDOFF = 2,	/* heard makes a "post this" task */
+};
+
+/* A reply to relay: the thread's item being answered and the text. */
+struct conn_reply {
+	const char	*thread_key;
+	const char	*in_reply_to;	/* external id of the item answered */
+	const char	*body;
+	const char	*idempotency_key;	/* stable across retries */
+};
+
+/*
+ * A connector is a table. It is pure: no sockets, clock, SQLite or
+ * logging. Outputs live in the arena it is handed; on failure the
+ * outputs stay untouched and the error says why.
+ */
+struct connector {
+	const char			*name;
+	const char			*title;
+	const struct conn_setting	*settings;	/* ends with .key NULL */
+	enum conn_reply_mode		 reply_mode;
+
+	/* settings -> opaque conf in the arena */
+	void	*(*configure)(struct arena *, const struct conn_settings *,
+		    struct conn_error *);
+	/* conf + saved cursor (JSON object text or NULL) -> first request */
+	int	 (*poll)(const void *conf, const char *cursor, struct arena *,
+		    struct conn_request *, struct conn_error *);
+	/* response -> items, new cursor, next page */
+	int	 (*parse)(const void *conf, const char *cursor,
+		    const struct conn_response *, struct arena *,
+		    struct conn_batch *, struct conn_error *);
+	/* optional: a reply -> the request that posts it */
+	int	 (*reply)(const void *conf, const struct conn_reply *,
+		    struct arena *, struct conn_request *,
+		    struct conn_error *);
+	/* optional: the reply's response -> the posted reply's external id */
+	int	 (*reply_parse)(const void *conf, const struct conn_response *,
+		    struct arena *, const char **external_id,
+		    struct conn_error *);
+	/* optional: a handoff task's link (where the provider responds) */
+	const char *(*handoff_url)(const void *conf, const char *thread_key,
+		    struct arena *);
+};
+
+#endif

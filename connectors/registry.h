@@ -1,0 +1,22 @@
+/* registry: the one static list of connectors, by name. */
+#ifndef HEARD_REGISTRY_H
+#define HEARD_REGISTRY_H
+
+#include <stddef.h>
+
+struct connector;
+struct conn_settings;
+struct conn_error;
+
+/* NULL if no connector has that name. */
+const struct connector	*registry_find(const char *name);
+/* The i-th connector, or NULL past the end. */
+const struct connector	*registry_at(size_t i);
+/*
+ * Checks settings against the connector's table (unknown keys,
+ * missing required ones) and then its configure(); 0 or -1 with e.
+ */
+int	registry_check_settings(const struct connector *,
+	    const struct conn_settings *, struct conn_error *);
+
+#endif

@@ -1,0 +1,31 @@
+/* ingest: a parsed batch into threads and messages, one transaction. */
+#ifndef HEARD_INGEST_H
+#define HEARD_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct source;
+struct conn_batch;
+
+struct ingest_stats {
+	size_t	new_items;
+	size_t	updated_items;
+	size_t	unchanged_items;
+	size_t	new_threads;
+	size_t	skipped;	/* no organisation for the hint, etc. */
+};
+
+/*
+ * Stores every item of the batch (upsert by connector + external id,
+ * an edit updates the message in place), files each in the thread its
+ * thread_key names for the organisation (the source's, or org_hint's),
+ * saves batch->cursor when set, and marks the source healthy, all in
+ * one transaction. On error nothing is stored and err says why.
+ */
+int	ingest_batch(struct store *, const struct source *,
+	    const struct conn_batch *, int64_t now, struct ingest_stats *,
+	    char *err, size_t errlen);
+
+#endif

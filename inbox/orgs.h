@@ -1,0 +1,44 @@
+/* orgs: NHS organisations from the ODS extracts: import and search. */
+#ifndef HEARD_ORGS_H
+#define HEARD_ORGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct json_t;
+
+struct orgs_import_stats {
+	size_t	rows;		/* records read */
+	size_t	inserted;
+	size_t	updated;
+	size_t	unchanged;
+};
+
+/* Called every few hundred rows with bytes done and total, for a bar. */
+typedef void (*orgs_progress_fn)(void *arg, size_t done, size_t total);
+
+/*
+ * Imports one ODS CSV extract (etr, eccg, epraccur in either format;
+ * the kind is told from the file name, else from the data). Idempotent.
+ * One transaction per file; on error nothing of that file is stored
+ * and err says "file:line: reason".
+ */
+int	orgs_import(struct store *, const char *path, orgs_progress_fn,
+	    void *arg, struct orgs_import_stats *, char *err, size_t errlen);
+/*
+ * Organisations whose name or code matches text (code exact or prefix
+ * first, then name words), open ones first, at most limit. Returns a
+ * new JSON array of {"code","name","type","parent","postcode","open"}.
+ */
+struct json_t	*orgs_search(struct store *, const char *text, int limit);
+/* Row id of the organisation with that ODS code; -1 none. */
+int64_t		 orgs_id(struct store *, const char *code);
+/*
+ * Makes sure an organisation exists (for the demo and tests, when the
+ * ODS list was not imported); returns its id or -1.
+ */
+int64_t		 orgs_ensure(struct store *, const char *code,
+		    const char *name, const char *type);
+
+#endif

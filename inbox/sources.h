@@ -1,0 +1,63 @@
+/* sources: one connector instance for one organisation, its cursor and health. */
+#ifndef HEARD_SOURCES_H
+#define HEARD_SOURCES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct json_t;
+
+/* A source as loaded; every pointer owned by the struct (source_free). */
+struct source {
+	int64_t	 id;
+	int64_t	 org_id;
+	char	*org_code;
+	char	*connector;
+	char	*settings;	/* JSON object text of key: value strings */
+	char	*cursor;	/* JSON object text, or NULL */
+	int	 paused;	/* 1: auth/config failure, not polled */
+	int64_t	 last_ok;	/* unix seconds; 0 never */
+	int64_t	 last_error_at;
+	char	*last_error;	/* "kind: reason" or NULL */
+	int	 last_error_code;	/* enum conn_err */
+	int	 failures;	/* in a row */
+	int64_t	 next_poll;	/* unix seconds */
+	int64_t	 created_at;
+};
+
+void	source_free(struct source *);
+
+/*
+ * Adds a source; settings is a JSON object of strings. The caller has
+ * checked them against the connector. Returns the new id, or -1.
+ */
+int64_t	sources_add(struct store *, const char *org_code,
+	    const char *connector, const char *settings, int64_t now,
+	    char *err, size_t errlen);
+/* 1 found, 0 none, -1 error. */
+int	sources_get(struct store *, int64_t id, struct source *out);
+/* Every source, by id; *out is an owned array of n (sources_free_all). */
+int	sources_all(struct store *, struct source **out, size_t *n);
+void	sources_free_all(struct source *, size_t n);
+
+/* What one poll came to, for the source's own row. */
+struct source_health {
+	int	 ok;		/* 1 success (incl. 304) */
+	int	 error_code;	/* enum conn_err when !ok */
+	const char *error;	/* one line when !ok */
+	int	 paused;	/* set/clear the pause */
+	int	 failures;	/* failures in a row after this poll */
+	int64_t	 next_poll;
+};
+
+/* Touches nothing but the source's own row (a 304 costs one UPDATE). */
+int	sources_health(struct store *, int64_t id, int64_t now,
+	    const struct source_health *);
+/*
+ * JSON array of {"id","org","connector","paused","last_ok",
+ * "last_error","last_error_at","failures","next_poll"}; times ISO 8601.
+ */
+struct json_t	*sources_json(struct store *);
+
+#endif
