@@ -1,0 +1,67 @@
+/* context: building and tearing down struct heard for a command. */
+#include "context.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+
+#include "fetch.h"
+#include "heard.h"
+#include "log.h"
+#include "poller.h"
+#include "store.h"
+#include "xmalloc.h"
+
+int
+heard_config(struct heard *h, const char *config_path,
+    const char *db_override, char *err, size_t errlen)
+{
+	memset(h, 0, sizeof(*h));
+	config_defaults(&h->cfg);
+	if (config_path != NULL) {
+		if (config_load(config_path, &h->cfg, err, errlen) == -1)
+			return -1;
+		h->config_path = xstrdup(config_path);
+	}
+	if (db_override != NULL) {
+		h->db_override = xstrdup(db_override);
+		free(h->cfg.db_path);
+		h->cfg.db_path = xstrdup(db_override);
+	}
+	log_set_level((enum log_level)h->cfg.log_level);
+	return 0;
+}
+
+int
+heard_open_store(struct heard *h, char *err, size_t errlen)
+{
+	h->store = store_open(h->cfg.db_path, err, errlen);
+	return h->store == NULL ? -1 : 0;
+}
+
+void
+heard_runtime_start(struct heard *h)
+{
+	h->loop = ev_default_loop(EVFLAG_AUTO);
+	if (h->loop == NULL)
+		fatal("cannot start the event loop");
+	h->fetch = fetch_new(h);
+	h->poller = poller_new(h);
+}
+
+void
+heard_close(struct heard *h)
+{
+	if (h->poller != NULL)
+		poller_free(h->poller);
+	if (h->fetch != NULL)
+		fetch_free(h->fetch);
+	if (h->store != NULL)
+		store_close(h->store);
+	config_free(&h->cfg);
+	free(h->config_path);
+	free(h->db_override);
+	memset(h, 0, sizeof(*h));
+}

@@ -1,0 +1,22 @@
+/* context: building and tearing down struct heard for a command. */
+#ifndef HEARD_CONTEXT_H
+#define HEARD_CONTEXT_H
+
+#include <stddef.h>
+
+struct heard;
+
+/*
+ * Loads the config (defaults if config_path is NULL), applies --db,
+ * and sets up logging. -1 with "file:line: reason" in err.
+ */
+int	heard_config(struct heard *, const char *config_path,
+	    const char *db_override, char *err, size_t errlen);
+/* Opens the database named by the config. -1 with a reason in err. */
+int	heard_open_store(struct heard *, char *err, size_t errlen);
+/* Creates the loop, the fetcher and the poller. */
+void	heard_runtime_start(struct heard *);
+/* Frees everything heard_* made. */
+void	heard_close(struct heard *);
+
+#endif
