@@ -1,6 +1,7 @@
 /* registry: the one static list of connectors, by name. */
 #include "registry.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
@@ -32,6 +33,13 @@ registry_at(size_t i)
 	return registry[i];
 }
 
+/* Settings every source takes, whatever its connector; the daemon reads them. */
+const struct conn_setting registry_generic[] = {
+	{ .key = "interval", .help = "time between polls of this source "
+	    "(e.g. 300, 5m, 1h); default from the config" },
+	{ .key = NULL },
+};
+
 static const struct conn_setting *
 registry_setting(const struct connector *c, const char *key)
 {
@@ -40,7 +48,31 @@ registry_setting(const struct connector *c, const char *key)
 	for (s = c->settings; s->key != NULL; s++)
 		if (strcmp(s->key, key) == 0)
 			return s;
+	for (s = registry_generic; s->key != NULL; s++)
+		if (strcmp(s->key, key) == 0)
+			return s;
 	return NULL;
+}
+
+long
+registry_interval(const struct conn_settings *set)
+{
+	const char *v = conn_settings_get(set, "interval");
+	char *end;
+	long n;
+
+	if (v == NULL)
+		return 0;
+	n = strtol(v, &end, 10);
+	if (end == v || n <= 0 || n > 7 * 86400)
+		return -1;
+	if (*end == 'm' && end[1] == '\0')
+		n *= 60;
+	else if (*end == 'h' && end[1] == '\0')
+		n *= 3600;
+	else if (!(*end == '\0' || (*end == 's' && end[1] == '\0')))
+		return -1;
+	return n < 10 || n > 7 * 86400 ? -1 : n;
 }
 
 int
@@ -61,6 +93,10 @@ registry_check_settings(const struct connector *c,
 		if (s->required && conn_settings_get(set, s->key) == NULL)
 			return conn_fail(e, CONN_ERR_CONFIG,
 			    "%s: missing setting '%s'", c->name, s->key);
+	if (registry_interval(set) == -1)
+		return conn_fail(e, CONN_ERR_CONFIG, "%s: interval '%s' is not "
+		    "a duration from 10s to 7d", c->name,
+		    conn_settings_get(set, "interval"));
 	arena_init(&a);
 	if (c->configure(&a, set, e) == NULL)
 		rc = -1;

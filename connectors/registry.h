@@ -19,4 +19,12 @@ const struct connector	*registry_at(size_t i);
 int	registry_check_settings(const struct connector *,
 	    const struct conn_settings *, struct conn_error *);
 
+/* Settings every source takes (interval), ending with .key NULL. */
+extern const struct conn_setting registry_generic[];
+/*
+ * The source's own poll interval in seconds: 0 if not set (use the
+ * config's), -1 if malformed.
+ */
+long	registry_interval(const struct conn_settings *);
+
 #endif

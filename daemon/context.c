@@ -65,3 +65,13 @@ heard_close(struct heard *h)
 	free(h->db_override);
 	memset(h, 0, sizeof(*h));
 }
+
+char *
+heard_data_path(const char *name)
+{
+	const char *dir = getenv("HEARD_DATA_DIR");
+
+	if (dir == NULL || *dir == '\0')
+		dir = HEARD_SOURCE_DIR "/data";
+	return xasprintf("%s/%s", dir, name);
+}

@@ -19,4 +19,10 @@ void	heard_runtime_start(struct heard *);
 /* Frees everything heard_* made. */
 void	heard_close(struct heard *);
 
+/*
+ * Path of a file shipped in data/ (ODS lists, demo feeds): under
+ * $HEARD_DATA_DIR if set, else the source tree's data/. Owned by caller.
+ */
+char	*heard_data_path(const char *name);
+
 #endif
