@@ -21,6 +21,7 @@ cmd_serve_demo(struct heard *h, char *err, size_t errlen)
 		free(h->cfg.db_path);
 		h->cfg.db_path = xstrdup(DEMO_DB);
 	}
+	h->demo = 1;
 	h->cfg.allow_file_urls = 1;
 	if (heard_open_store(h, err, errlen) == -1)
 		return -1;

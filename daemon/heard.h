@@ -13,6 +13,8 @@ struct heard {
 	struct config	 cfg;		/* owned; replaced whole on reload */
 	char		*config_path;	/* owned or NULL: defaults only */
 	char		*db_override;	/* owned or NULL: --db */
+	int		 demo;		/* serve --demo: file:// stays allowed
+					   across reloads */
 	struct store	*store;		/* owned */
 	struct ev_loop	*loop;		/* borrowed: ev_default_loop */
 	struct fetch	*fetch;		/* owned; curl multi on the loop */
