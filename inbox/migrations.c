@@ -1,0 +1,260 @@
+/* migrations: the schema as an ordered list of numbered steps. */
+#include "migrations.h"
+
+#include <stddef.h>
+
+/*
+ * Append only: a migration that has shipped is never edited, since
+ * databases already at its version would not see the change. Times
+ * are INTEGER unix seconds UTC; ODS dates are TEXT 'YYYY-MM-DD'.
+ *
+ * Uniqueness keys, and why:
+ * - threads: UNIQUE(org_id, connector, thread_key). A thread key is
+ *   the channel's, so it is unique per connector; keying on the
+ *   connector rather than source_id keeps a thread whole when its
+ *   source is removed and added again, or when two sources of one
+ *   channel (a national feed with org hints and a per-trust feed)
+ *   see the same conversation. The connector is copied onto the row,
+ *   since a source may be deleted while its threads are kept.
+ * - messages: UNIQUE(connector, external_id, org_id). An external id
+ *   is unique per connector, but a post that names two organisations
+ *   must become a conversation in each, so the organisation is part
+ *   of the key; (source_id, external_id) would file the same post
+ *   twice for one organisation when two sources see it.
+ */
+static const char migrations_v1[] =
+"CREATE TABLE organisations ("
+"  id INTEGER PRIMARY KEY,"
+"  code TEXT NOT NULL UNIQUE,"		/* ODS code, upper case */
+"  name TEXT NOT NULL,"
+"  type TEXT NOT NULL,"			/* trust, sub-icb, gp-practice... */
+"  role TEXT,"				/* ODS role or setting, as given */
+"  parent_code TEXT,"
+"  icb_code TEXT,"
+"  region_code TEXT,"
+"  postcode TEXT,"
+"  status TEXT,"			/* epraccur's status, lower case */
+"  open INTEGER NOT NULL DEFAULT 1 CHECK (open IN (0, 1)),"
+"  open_date TEXT,"
+"  close_date TEXT,"
+"  source_file TEXT,"
+"  updated_at INTEGER NOT NULL"
+");"
+"CREATE INDEX organisations_parent ON organisations(parent_code);"
+"CREATE INDEX organisations_icb ON organisations(icb_code);"
+/* Name search: words, prefixes, any case, in well under a millisecond. */
+"CREATE VIRTUAL TABLE organisations_fts USING fts5(name,"
+"  content='organisations', content_rowid='id',"
+"  tokenize='unicode61 remove_diacritics 2');"
+"CREATE TRIGGER organisations_ai AFTER INSERT ON organisations BEGIN"
+"  INSERT INTO organisations_fts(rowid, name) VALUES (new.id, new.name);"
+"END;"
+"CREATE TRIGGER organisations_ad AFTER DELETE ON organisations BEGIN"
+"  INSERT INTO organisations_fts(organisations_fts, rowid, name)"
+"    VALUES ('delete', old.id, old.name);"
+"END;"
+"CREATE TRIGGER organisations_au AFTER UPDATE OF name ON organisations"
+"  BEGIN"
+"  INSERT INTO organisations_fts(organisations_fts, rowid, name)"
+"    VALUES ('delete', old.id, old.name);"
+"  INSERT INTO organisations_fts(rowid, name) VALUES (new.id, new.name);"
+"END;"
+
+"CREATE TABLE users ("
+"  id INTEGER PRIMARY KEY,"
+"  email TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+"  name TEXT NOT NULL DEFAULT '',"
+"  role TEXT NOT NULL CHECK (role IN ('admin', 'lead', 'reviewer')),"
+"  password_hash TEXT,"
+"  created_at INTEGER NOT NULL,"
+"  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))"
+");"
+
+"CREATE TABLE memberships ("
+"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+"  org_id INTEGER NOT NULL REFERENCES organisations(id),"
+"  notify TEXT NOT NULL DEFAULT 'each'"
+"    CHECK (notify IN ('each', 'digest', 'none')),"
+"  PRIMARY KEY (user_id, org_id)"
+") WITHOUT ROWID;"
+"CREATE INDEX memberships_org ON memberships(org_id);"
+
+"CREATE TABLE sources ("
+"  id INTEGER PRIMARY KEY,"
+"  org_id INTEGER NOT NULL REFERENCES organisations(id),"
+"  connector TEXT NOT NULL,"
+"  settings TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(settings)),"
+"  cursor TEXT CHECK (cursor IS NULL OR json_valid(cursor)),"
+"  paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),"
+"  last_ok INTEGER,"
+"  last_error_at INTEGER,"
+"  last_error TEXT,"
+"  last_error_code INTEGER NOT NULL DEFAULT 0,"	/* enum conn_err */
+"  failures INTEGER NOT NULL DEFAULT 0,"
+"  next_poll INTEGER NOT NULL DEFAULT 0,"
+"  created_at INTEGER NOT NULL"
+");"
+"CREATE INDEX sources_org ON sources(org_id);"
+"CREATE INDEX sources_due ON sources(next_poll) WHERE paused = 0;"
+
+"CREATE TABLE threads ("
+"  id INTEGER PRIMARY KEY,"
+"  org_id INTEGER NOT NULL REFERENCES organisations(id),"
+"  source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,"
+"  connector TEXT NOT NULL,"
+"  thread_key TEXT NOT NULL,"
+"  reference TEXT NOT NULL UNIQUE,"
+"  subject TEXT NOT NULL DEFAULT '',"
+"  status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'open',"
+"    'in_progress', 'resolved', 'closed', 'hidden')),"
+"  assignee_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+"  first_at INTEGER NOT NULL,"
+"  last_at INTEGER NOT NULL,"
+"  first_response_at INTEGER,"
+"  message_count INTEGER NOT NULL DEFAULT 0,"
+"  created_at INTEGER NOT NULL,"
+"  updated_at INTEGER NOT NULL,"
+"  UNIQUE (org_id, connector, thread_key)"
+");"
+/* One index per shape of the thread list; rowid (id) ends each. */
+"CREATE INDEX threads_last ON threads(last_at);"
+"CREATE INDEX threads_org_last ON threads(org_id, last_at);"
+"CREATE INDEX threads_status_last ON threads(status, last_at);"
+"CREATE INDEX threads_org_status_last ON threads(org_id, status, last_at);"
+"CREATE INDEX threads_assignee ON threads(assignee_id, last_at)"
+"  WHERE assignee_id IS NOT NULL;"
+"CREATE INDEX threads_source ON threads(source_id);"
+
+"CREATE TABLE messages ("
+"  id INTEGER PRIMARY KEY,"
+"  thread_id INTEGER NOT NULL REFERENCES threads(id),"
+"  org_id INTEGER NOT NULL REFERENCES organisations(id),"
+"  source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,"
+"  connector TEXT NOT NULL,"
+"  external_id TEXT NOT NULL,"
+"  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),"
+"  parent_external_id TEXT,"
+"  author_name TEXT,"
+"  author_handle TEXT,"
+"  title TEXT,"
+"  body TEXT NOT NULL DEFAULT '',"
+"  url TEXT,"
+"  rating INTEGER CHECK (rating IS NULL OR rating BETWEEN 1 AND 5),"
+"  channel_status TEXT,"
+"  created_at INTEGER NOT NULL,"
+"  updated_at INTEGER NOT NULL,"
+"  first_seen_at INTEGER NOT NULL,"
+"  hidden INTEGER NOT NULL DEFAULT 0 CHECK (hidden IN (0, 1)),"
+"  hidden_reason TEXT,"
+"  removed_at_source INTEGER,"
+"  content_hash BLOB NOT NULL,"		/* SHA-256 of the content */
+"  UNIQUE (connector, external_id, org_id)"
+");"
+"CREATE INDEX messages_thread ON messages(thread_id, created_at);"
+"CREATE INDEX messages_source ON messages(source_id);"
+"CREATE VIRTUAL TABLE messages_fts USING fts5(title, body,"
+"  content='messages', content_rowid='id',"
+"  tokenize='unicode61 remove_diacritics 2');"
+"CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN"
+"  INSERT INTO messages_fts(rowid, title, body)"
+"    VALUES (new.id, new.title, new.body);"
+"END;"
+"CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN"
+"  INSERT INTO messages_fts(messages_fts, rowid, title, body)"
+"    VALUES ('delete', old.id, old.title, old.body);"
+"END;"
+"CREATE TRIGGER messages_au AFTER UPDATE OF title, body ON messages BEGIN"
+"  INSERT INTO messages_fts(messages_fts, rowid, title, body)"
+"    VALUES ('delete', old.id, old.title, old.body);"
+"  INSERT INTO messages_fts(rowid, title, body)"
+"    VALUES (new.id, new.title, new.body);"
+"END;"
+
+"CREATE TABLE reads ("
+"  thread_id INTEGER NOT NULL REFERENCES threads(id),"
+"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+"  read_at INTEGER NOT NULL,"
+"  PRIMARY KEY (thread_id, user_id)"
+") WITHOUT ROWID;"
+"CREATE INDEX reads_user ON reads(user_id, thread_id);"
+
+"CREATE TABLE notification_outbox ("
+"  id INTEGER PRIMARY KEY,"
+"  thread_id INTEGER NOT NULL REFERENCES threads(id),"
+"  message_id INTEGER REFERENCES messages(id),"
+"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+"  kind TEXT NOT NULL,"		/* new_message, assigned, reply_failed... */
+"  created_at INTEGER NOT NULL,"
+"  sent_at INTEGER,"
+"  attempts INTEGER NOT NULL DEFAULT 0,"
+"  next_attempt_at INTEGER NOT NULL,"
+"  last_error TEXT,"
+"  UNIQUE (user_id, message_id, kind)"
+");"
+"CREATE INDEX notification_outbox_due"
+"  ON notification_outbox(next_attempt_at) WHERE sent_at IS NULL;"
+"CREATE INDEX notification_outbox_thread ON notification_outbox(thread_id);"
+
+"CREATE TABLE reply_outbox ("
+"  id INTEGER PRIMARY KEY,"
+"  thread_id INTEGER NOT NULL REFERENCES threads(id),"
+"  in_reply_to INTEGER REFERENCES messages(id),"
+"  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+"  body TEXT NOT NULL,"
+"  via TEXT NOT NULL CHECK (via IN ('web', 'api', 'email', 'cli')),"
+"  status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued',"
+"    'posting', 'posted', 'failed', 'handoff')),"
+"  idempotency_key TEXT NOT NULL UNIQUE,"
+"  external_id TEXT,"		/* the channel's id for the posted reply */
+"  error TEXT,"
+"  attempts INTEGER NOT NULL DEFAULT 0,"
+"  next_attempt_at INTEGER,"
+"  created_at INTEGER NOT NULL,"
+"  updated_at INTEGER NOT NULL"
+");"
+"CREATE INDEX reply_outbox_due ON reply_outbox(status, next_attempt_at);"
+"CREATE INDEX reply_outbox_thread ON reply_outbox(thread_id);"
+
+"CREATE TABLE tasks ("
+"  id INTEGER PRIMARY KEY,"
+"  thread_id INTEGER NOT NULL REFERENCES threads(id),"
+"  reply_id INTEGER REFERENCES reply_outbox(id),"
+"  text TEXT NOT NULL,"
+"  url TEXT,"
+"  created_at INTEGER NOT NULL,"
+"  closed_at INTEGER,"
+"  closed_by_message_id INTEGER REFERENCES messages(id)"
+");"
+"CREATE INDEX tasks_open ON tasks(thread_id) WHERE closed_at IS NULL;"
+"CREATE INDEX tasks_reply ON tasks(reply_id);"
+
+"CREATE TABLE audit_log ("
+"  id INTEGER PRIMARY KEY,"
+"  at INTEGER NOT NULL,"
+/* user_id NULL: done by heard itself */
+"  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+"  action TEXT NOT NULL,"
+"  object TEXT NOT NULL,"		/* "thread:12", "source:3" */
+"  detail TEXT CHECK (detail IS NULL OR json_valid(detail))"
+");"
+"CREATE INDEX audit_log_object ON audit_log(object, at);"
+"CREATE INDEX audit_log_at ON audit_log(at);"
+"CREATE INDEX audit_log_user ON audit_log(user_id, at);";
+
+static const char *const migrations[] = {
+	migrations_v1,
+};
+
+int
+migrations_count(void)
+{
+	return (int)(sizeof(migrations) / sizeof(migrations[0]));
+}
+
+const char *
+migrations_sql(int n)
+{
+	if (n < 1 || n > migrations_count())
+		return NULL;
+	return migrations[n - 1];
+}
