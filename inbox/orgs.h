@@ -27,6 +27,14 @@ typedef void (*orgs_progress_fn)(void *arg, size_t done, size_t total);
 int	orgs_import(struct store *, const char *path, orgs_progress_fn,
 	    void *arg, struct orgs_import_stats *, char *err, size_t errlen);
 /*
+ * The same, with "today" given: a close date on or before now's UTC
+ * day closes an organisation (ODS sets close dates in advance).
+ * orgs_import passes time(NULL).
+ */
+int	orgs_import_at(struct store *, const char *path, int64_t now,
+	    orgs_progress_fn, void *arg, struct orgs_import_stats *,
+	    char *err, size_t errlen);
+/*
  * Organisations whose name or code matches text (code exact or prefix
  * first, then name words), open ones first, at most limit. Returns a
  * new JSON array of {"code","name","type","parent","postcode","open"}.

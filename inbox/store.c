@@ -1,4 +1,4 @@
-/* store: the SQLite database: open, migrate, prepared statements, transactions. */
+/* store: the SQLite database: open, migrate, statements, transactions. */
 #include "store.h"
 
 #include <stdio.h>
