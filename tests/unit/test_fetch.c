@@ -1,0 +1,842 @@
+/* test_fetch: real transfers against a tiny HTTP server on the same loop. */
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <ev.h>
+
+#include "config.h"
+#include "connector.h"
+#include "fetch.h"
+#include "heard.h"
+
+/*
+ * The server: accepts on 127.0.0.1, reads one request, answers by
+ * path and closes, so "connections open" is "transfers in progress".
+ */
+struct srv_conn;
+
+struct srv {
+	LIST_HEAD(, srv_conn) conns;
+	struct ev_loop	*loop;
+	int		 fd;
+	int		 port;
+	ev_io		 accept_w;
+	int		 open;		/* connections open now */
+	int		 max_open;	/* most at once */
+	int		 accepted;
+	char		 last[8192];	/* last request, head and body */
+};
+
+struct srv_conn {
+	LIST_ENTRY(srv_conn) entry;
+	struct srv	*s;
+	int		 fd;
+	ev_io		 rio;
+	ev_io		 wio;
+	ev_timer	 hold;
+	char		 in[8192];
+	size_t		 inlen;
+	int		 answered;
+	const struct srv_route *route;	/* what it asked for */
+	char		*out;
+	size_t		 outlen;
+	size_t		 outoff;
+};
+
+static const char gz_body[] =
+    "\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xcb\x48\xcd\xc9\xc9\x57"
+    "\x48\xaf\xca\x2c\xd0\x51\xc8\xc0\xca\x06\x00\xba\x31\x8e\x26\x22"
+    "\x00\x00\x00";
+#define GZ_LEN		35
+#define GZ_PLAIN	"hello gzip, hello gzip, hello gzip"
+#define BIG		65536
+#define CLOSE		"Connection: close\r\n"
+
+static const struct srv_route {
+	const char	*path;
+	const char	*head;	/* status line and headers, no blank line */
+	int		 body;	/* 0 none, 1 "hello", 2 BIG x's, 3 gzip,
+				   4 echo the request */
+	int		 hold;	/* answer after a while */
+	int		 silent;	/* never answer */
+} srv_routes[] = {
+	{ "/ok", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+	    "ETag: \"v1\"\r\nX-Test:  yes  \r\nContent-Length: 5\r\n" CLOSE,
+	    1, 0, 0 },
+	{ "/notmod", "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n" CLOSE,
+	    0, 0, 0 },
+	{ "/redir", "HTTP/1.1 302 Found\r\nLocation: /ok\r\nX-Old: 1\r\n"
+	    "Content-Length: 0\r\n" CLOSE, 0, 0, 0 },
+	{ "/loop", "HTTP/1.1 302 Found\r\nLocation: /loop\r\n"
+	    "Content-Length: 0\r\n" CLOSE, 0, 0, 0 },
+	{ "/ftp", "HTTP/1.1 302 Found\r\nLocation: ftp://127.0.0.1:1/x\r\n"
+	    "Content-Length: 0\r\n" CLOSE, 0, 0, 0 },
+	{ "/file", "HTTP/1.1 302 Found\r\nLocation: file:///etc/passwd\r\n"
+	    "Content-Length: 0\r\n" CLOSE, 0, 0, 0 },
+	{ "/big", "HTTP/1.1 200 OK\r\nContent-Length: 65536\r\n" CLOSE,
+	    2, 0, 0 },
+	{ "/bignolen", "HTTP/1.1 200 OK\r\n" CLOSE, 2, 0, 0 },
+	{ "/gzip", "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+	    "Content-Length: 35\r\n" CLOSE, 3, 0, 0 },
+	{ "/echo", "HTTP/1.1 200 OK\r\n" CLOSE, 4, 0, 0 },
+	{ "/hold", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n" CLOSE,
+	    1, 1, 0 },
+	{ "/slow", NULL, 0, 0, 1 },
+	{ "/503", "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 120\r\n"
+	    "Content-Length: 5\r\n" CLOSE, 1, 0, 0 },
+};
+
+static void
+srv_close(struct srv_conn *c)
+{
+	ev_io_stop(c->s->loop, &c->rio);
+	ev_io_stop(c->s->loop, &c->wio);
+	ev_timer_stop(c->s->loop, &c->hold);
+	close(c->fd);
+	LIST_REMOVE(c, entry);
+	c->s->open--;
+	free(c->out);
+	free(c);
+}
+
+static void
+srv_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct srv_conn *c = w->data;
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+	    MSG_NOSIGNAL);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0 || (c->outoff += (size_t)n) == c->outlen)
+		srv_close(c);
+}
+
+static void
+srv_append(struct srv_conn *c, const char *p, size_t n)
+{
+	c->out = realloc(c->out, c->outlen + n);
+	assert_non_null(c->out);
+	memcpy(c->out + c->outlen, p, n);
+	c->outlen += n;
+}
+
+static void
+srv_send(struct srv_conn *c, const struct srv_route *r)
+{
+	char *big;
+
+	srv_append(c, r->head, strlen(r->head));
+	srv_append(c, "\r\n", 2);
+	if (r->body == 1)
+		srv_append(c, "hello", 5);
+	else if (r->body == 2) {
+		big = malloc(BIG);
+		assert_non_null(big);
+		memset(big, 'x', BIG);
+		srv_append(c, big, BIG);
+		free(big);
+	} else if (r->body == 3)
+		srv_append(c, gz_body, GZ_LEN);
+	else if (r->body == 4)
+		srv_append(c, c->in, c->inlen);
+	ev_io_start(c->s->loop, &c->wio);
+}
+
+static void
+srv_hold_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct srv_conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	srv_send(c, c->route);
+}
+
+static const struct srv_route *
+srv_route(const char *req)
+{
+	char path[256];
+	size_t i;
+
+	if (sscanf(req, "%*s %255s", path) != 1)
+		return NULL;
+	for (i = 0; i < sizeof(srv_routes) / sizeof(srv_routes[0]); i++)
+		if (strcmp(srv_routes[i].path, path) == 0)
+			return &srv_routes[i];
+	return NULL;
+}
+
+/* 1 once the head and Content-Length bytes of body are in. */
+static int
+srv_complete(struct srv_conn *c)
+{
+	const char *end, *cl;
+	size_t head, len = 0;
+
+	c->in[c->inlen] = '\0';
+	if ((end = strstr(c->in, "\r\n\r\n")) == NULL)
+		return 0;
+	head = (size_t)(end + 4 - c->in);
+	if ((cl = strcasestr(c->in, "\r\nContent-Length:")) != NULL &&
+	    cl < end)
+		len = strtoul(cl + 17, NULL, 10);
+	return c->inlen >= head + len;
+}
+
+static void
+srv_answer(struct srv_conn *c)
+{
+	const struct srv_route *r = srv_route(c->in);
+
+	c->answered = 1;
+	c->route = r;
+	snprintf(c->s->last, sizeof(c->s->last), "%s", c->in);
+	assert_non_null(r);
+	if (r->silent)
+		return;
+	if (r->hold) {
+		ev_timer_start(c->s->loop, &c->hold);
+		return;
+	}
+	srv_send(c, r);
+}
+
+static void
+srv_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct srv_conn *c = w->data;
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		srv_close(c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	if (!c->answered && srv_complete(c))
+		srv_answer(c);
+}
+
+static void
+srv_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct srv *s = w->data;
+	struct srv_conn *c;
+	int fd;
+
+	(void)revents;
+	if ((fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK)) == -1)
+		return;
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	c->s = s;
+	c->fd = fd;
+	LIST_INSERT_HEAD(&s->conns, c, entry);
+	ev_io_init(&c->rio, srv_read_cb, fd, EV_READ);
+	ev_io_init(&c->wio, srv_write_cb, fd, EV_WRITE);
+	ev_timer_init(&c->hold, srv_hold_cb, 0.3, 0.0);
+	c->rio.data = c->wio.data = c->hold.data = c;
+	ev_io_start(loop, &c->rio);
+	s->accepted++;
+	if (++s->open > s->max_open)
+		s->max_open = s->open;
+}
+
+static void
+srv_start(struct srv *s, struct ev_loop *loop)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	memset(s, 0, sizeof(*s));
+	LIST_INIT(&s->conns);
+	s->loop = loop;
+	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(s->fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s->fd, (struct sockaddr *)&sin, len), 0);
+	assert_int_equal(listen(s->fd, 64), 0);
+	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&sin, &len),
+	    0);
+	s->port = ntohs(sin.sin_port);
+	ev_io_init(&s->accept_w, srv_accept_cb, s->fd, EV_READ);
+	s->accept_w.data = s;
+	ev_io_start(loop, &s->accept_w);
+}
+
+struct t;
+
+/* The client side: what each callback saw, copied out of borrowed memory. */
+struct result {
+	struct t	*t;
+	int		 called;
+	long		 status;
+	char		 body[1024];
+	size_t		 body_len;
+	char		 etag[64];
+	char		 xtest[64];
+	int		 has_location;
+	int		 has_old;
+	size_t		 nheaders;
+	char		 eff[256];
+	int		 redirected;
+	enum conn_err	 code;
+	char		 msg[256];
+};
+
+struct t {
+	struct ev_loop	*loop;
+	struct heard	 h;
+	struct srv	 srv;
+	struct fetch	*f;
+	ev_timer	 guard;
+	int		 ndone;
+	int		 want;
+	struct result	 res[8];
+	char		 tmp[64];	/* a file for file:// cases */
+};
+
+static void
+copy_header(const struct conn_response *r, const char *name, char *dst,
+    size_t len)
+{
+	const char *v = conn_response_header(r, name);
+
+	snprintf(dst, len, "%s", v != NULL ? v : "");
+}
+
+static void
+on_done(void *arg, const struct conn_response *r, const struct conn_error *e)
+{
+	struct result *res = arg;
+
+	res->called++;
+	if (++res->t->ndone == res->t->want)
+		ev_break(res->t->loop, EVBREAK_ALL);
+	if (e != NULL) {
+		assert_null(r);
+		res->code = e->code;
+		snprintf(res->msg, sizeof(res->msg), "%s", e->msg);
+		return;
+	}
+	assert_non_null(r);
+	assert_int_equal(r->body[r->body_len], '\0');
+	res->code = CONN_OK;
+	res->status = r->status;
+	res->body_len = r->body_len;
+	snprintf(res->body, sizeof(res->body), "%s", r->body);
+	copy_header(r, "etag", res->etag, sizeof(res->etag));
+	copy_header(r, "X-TEST", res->xtest, sizeof(res->xtest));
+	res->has_location = conn_response_header(r, "Location") != NULL;
+	res->has_old = conn_response_header(r, "X-Old") != NULL;
+	res->nheaders = r->nheaders;
+	snprintf(res->eff, sizeof(res->eff), "%s", r->effective_url);
+	res->redirected = r->redirected;
+}
+
+static void
+guard_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static int
+setup(void **state)
+{
+	struct t *t = calloc(1, sizeof(*t));
+	size_t i;
+
+	assert_non_null(t);
+	t->loop = ev_loop_new(EVFLAG_AUTO);
+	assert_non_null(t->loop);
+	config_defaults(&t->h.cfg);
+	free(t->h.cfg.user_agent);
+	t->h.cfg.user_agent = strdup("heard-test/1");
+	t->h.cfg.timeout = 10;
+	t->h.loop = t->loop;
+	srv_start(&t->srv, t->loop);
+	t->f = fetch_new(&t->h);
+	for (i = 0; i < sizeof(t->res) / sizeof(t->res[0]); i++)
+		t->res[i].t = t;
+	ev_timer_init(&t->guard, guard_cb, 20.0, 0.0);
+	*state = t;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct t *t = *state;
+
+	fetch_free(t->f);
+	ev_io_stop(t->loop, &t->srv.accept_w);
+	close(t->srv.fd);
+	while (!LIST_EMPTY(&t->srv.conns))
+		srv_close(LIST_FIRST(&t->srv.conns));
+	ev_loop_destroy(t->loop);
+	config_free(&t->h.cfg);
+	if (t->tmp[0] != '\0')
+		unlink(t->tmp);
+	free(t);
+	return 0;
+}
+
+/* Runs the loop until n callbacks came, or fails after 20 seconds. */
+static void
+run_until(struct t *t, int n)
+{
+	t->want = n;
+	ev_timer_start(t->loop, &t->guard);
+	if (t->ndone < n)
+		ev_run(t->loop, 0);
+	ev_timer_stop(t->loop, &t->guard);
+	assert_int_equal(t->ndone, n);
+}
+
+static void
+get(struct t *t, const char *path, struct result *res)
+{
+	struct conn_request req = { .method = "GET" };
+	char url[256];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", t->srv.port, path);
+	req.url = url;
+	assert_int_equal(fetch_start(t->f, &req, on_done, res), 0);
+}
+
+static void
+reconfigure(struct t *t)
+{
+	fetch_reconfigure(t->f, &t->h.cfg);
+}
+
+static int
+ends_with(const char *s, const char *tail)
+{
+	size_t a = strlen(s), b = strlen(tail);
+
+	return a >= b && strcmp(s + a - b, tail) == 0;
+}
+
+static void
+test_ok_with_headers(void **state)
+{
+	struct t *t = *state;
+	struct result *r = &t->res[0];
+
+	get(t, "/ok", r);
+	/* Starting never completes synchronously. */
+	assert_int_equal(r->called, 0);
+	assert_int_equal(fetch_pending(t->f), 1);
+	run_until(t, 1);
+	assert_int_equal(r->called, 1);
+	assert_int_equal(r->code, CONN_OK);
+	assert_int_equal(r->status, 200);
+	assert_string_equal(r->body, "hello");
+	assert_int_equal(r->body_len, 5);
+	assert_string_equal(r->etag, "\"v1\"");
+	assert_string_equal(r->xtest, "yes");
+	assert_true(r->nheaders >= 5);
+	assert_false(r->redirected);
+	assert_true(ends_with(r->eff, "/ok"));
+	assert_int_equal(fetch_pending(t->f), 0);
+}
+
+static void
+test_not_modified(void **state)
+{
+	struct t *t = *state;
+	struct result *r = &t->res[0];
+
+	get(t, "/notmod", r);
+	run_until(t, 1);
+	assert_int_equal(r->code, CONN_OK);
+	assert_int_equal(r->status, 304);
+	assert_int_equal(r->body_len, 0);
+	assert_string_equal(r->body, "");
+	assert_string_equal(r->etag, "\"v1\"");
+}
+
+/* An HTTP error is a response for the connector to judge, not ours. */
+static void
+test_server_error_is_a_response(void **state)
+{
+	struct t *t = *state;
+	struct result *r = &t->res[0];
+
+	get(t, "/503", r);
+	run_until(t, 1);
+	assert_int_equal(r->code, CONN_OK);
+	assert_int_equal(r->status, 503);
+}
+
+static void
+test_redirect_keeps_last_headers(void **state)
+{
+	struct t *t = *state;
+	struct result *r = &t->res[0];
+
+	get(t, "/redir", r);
+	run_until(t, 1);
+	assert_int_equal(r->code, CONN_OK);
+	assert_int_equal(r->status, 200);
+	assert_string_equal(r->body, "hello");
+	assert_true(r->redirected);
+	assert_true(ends_with(r->eff, "/ok"));
+	assert_false(r->has_location);
+	assert_false(r->has_old);
+	assert_string_equal(r->xtest, "yes");
+}
+
+static void
+test_redirect_loop(void **state)
+{
+	struct t *t = *state;
+	struct result *r = &t->res[0];
+
+	t->h.cfg.max_redirects = 3;
+	reconfigure(t);
+	get(t, "/loop", r);
+	run_until(t, 1);
+	assert_int_equal(r->code, CONN_ERR_TRANSIENT);
+	assert_non_null(strstr(r->msg, "redirect loop"));
+	/* The first request and three redirects, then curl gives up. */
+	assert_int_equal(t->srv.accepted, 4);
+}
+
+/* A server may not redirect us to other protocols, file:// least of all. */
+static void
+test_redirect_to_other_protocols(void **state)
+{
+	struct t *t = *state;
+
+	t->h.cfg.allow_file_urls = 1;
+	reconfigure(t);
+	get(t, "/ftp", &t->res[0]);
+	get(t, "/file", &t->res[1]);
+	run_until(t, 2);
+	/* Transient: the server is wrong, not the source's settings. */
+	assert_int_equal(t->res[0].code, CONN_ERR_TRANSIENT);
+	assert_int_equal(t->res[1].code, CONN_ERR_TRANSIENT);
+	assert_non_null(strstr(t->res[0].msg, "redirect refused"));
+	assert_non_null(strstr(t->res[1].msg, "redirect refused"));
+	assert_int_equal(t->res[1].called, 1);
+	assert_null(strstr(t->res[1].body, "root:"));
+}
+
+static void
+test_body_over_cap(void **state)
+{
+	struct t *t = *state;
+	int i;
+
+	t->h.cfg.max_body = 2048;
+	reconfigure(t);
+	get(t, "/big", &t->res[0]);	/* Content-Length says too much */
+	get(t, "/bignolen", &t->res[1]);	/* only counting tells */
+	run_until(t, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(t->res[i].code, CONN_ERR_MALFORMED);
+		assert_string_equal(t->res[i].msg,
+		    "body larger than 2048 bytes");
+	}
+}
+
+static void
+test_body_at_cap(void **state)
+{
+	struct t *t = *state;
+
+	t->h.cfg.max_body = BIG;
+	reconfigure(t);
+	get(t, "/bignolen", &t->res[0]);
+	run_until(t, 1);
+	assert_int_equal(t->res[0].code, CONN_OK);
+	assert_int_equal(t->res[0].body_len, BIG);
+}
+
+static void
+test_time_out(void **state)
+{
+	struct t *t = *state;
+	struct result *r = &t->res[0];
+	ev_tstamp start;
+
+	t->h.cfg.timeout = 1;
+	reconfigure(t);
+	ev_now_update(t->loop);
+	start = ev_now(t->loop);
+	get(t, "/slow", r);
+	run_until(t, 1);
+	assert_int_equal(r->code, CONN_ERR_TRANSIENT);
+	assert_non_null(strstr(r->msg, "time-out"));
+	ev_now_update(t->loop);
+	/* Generous bounds: the point is that it ended, and not at once. */
+	assert_true(ev_now(t->loop) - start >= 0.5);
+	assert_true(ev_now(t->loop) - start < 15.0);
+}
+
+static void
+test_refused(void **state)
+{
+	struct t *t = *state;
+	struct conn_request req = { .method = "GET" };
+	char url[64];
+	int port = t->srv.port;
+
+	/* The server's own port, once nobody listens on it. */
+	ev_io_stop(t->loop, &t->srv.accept_w);
+	close(t->srv.fd);
+	t->srv.fd = socket(AF_INET, SOCK_STREAM, 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", port);
+	req.url = url;
+	assert_int_equal(fetch_start(t->f, &req, on_done, &t->res[0]), 0);
+	run_until(t, 1);
+	assert_int_equal(t->res[0].code, CONN_ERR_TRANSIENT);
+	assert_non_null(strstr(t->res[0].msg, "cannot connect"));
+}
+
+/* Count connections at the server: never more than the cap at once. */
+static void
+caps_case(struct t *t, long per_host, long max_transfers, int want_max)
+{
+	int i;
+
+	t->h.cfg.per_host = per_host;
+	t->h.cfg.max_transfers = max_transfers;
+	reconfigure(t);
+	for (i = 0; i < 6; i++)
+		get(t, "/hold", &t->res[i]);
+	assert_int_equal(fetch_pending(t->f), 6);
+	run_until(t, 6);
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(t->res[i].code, CONN_OK);
+		assert_int_equal(t->res[i].status, 200);
+	}
+	assert_int_equal(t->srv.accepted, 6);
+	assert_int_equal(t->srv.max_open, want_max);
+}
+
+static void
+test_per_host_cap(void **state)
+{
+	caps_case(*state, 2, 32, 2);
+}
+
+static void
+test_global_cap(void **state)
+{
+	caps_case(*state, 8, 3, 3);
+}
+
+static void
+test_request_headers_and_body(void **state)
+{
+	struct t *t = *state;
+	struct conn_request req = { .method = "POST", .body = "a=1&b=2",
+	    .body_len = 7 };
+	char url[64];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo", t->srv.port);
+	req.url = url;
+	req.headers[req.nheaders++] = "X-Api-Key: k1";
+	req.headers[req.nheaders++] = "Content-Type: "
+	    "application/x-www-form-urlencoded";
+	assert_int_equal(fetch_start(t->f, &req, on_done, &t->res[0]), 0);
+	run_until(t, 1);
+	assert_int_equal(t->res[0].code, CONN_OK);
+	assert_true(strncmp(t->srv.last, "POST /echo ", 11) == 0);
+	assert_non_null(strstr(t->srv.last, "\r\nX-Api-Key: k1\r\n"));
+	assert_non_null(strstr(t->srv.last,
+	    "\r\nUser-Agent: heard-test/1\r\n"));
+	assert_non_null(strstr(t->srv.last, "\r\nAccept-Encoding: "));
+	assert_non_null(strstr(t->srv.last, "gzip"));
+	assert_null(strcasestr(t->srv.last, "Expect:"));
+	assert_true(ends_with(t->srv.last, "\r\n\r\na=1&b=2"));
+	assert_true(ends_with(t->res[0].body, "\r\n\r\na=1&b=2"));
+}
+
+static void
+test_request_user_agent_wins(void **state)
+{
+	struct t *t = *state;
+	struct conn_request req = { .method = "GET" };
+	char url[64];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/echo", t->srv.port);
+	req.url = url;
+	req.headers[req.nheaders++] = "User-Agent: connector/2";
+	assert_int_equal(fetch_start(t->f, &req, on_done, &t->res[0]), 0);
+	run_until(t, 1);
+	assert_non_null(strstr(t->srv.last,
+	    "\r\nUser-Agent: connector/2\r\n"));
+	assert_null(strstr(t->srv.last, "heard-test"));
+}
+
+static void
+test_gzip_is_decoded(void **state)
+{
+	struct t *t = *state;
+
+	get(t, "/gzip", &t->res[0]);
+	run_until(t, 1);
+	assert_int_equal(t->res[0].code, CONN_OK);
+	assert_string_equal(t->res[0].body, GZ_PLAIN);
+}
+
+static void
+file_get(struct t *t, const char *path, struct result *r)
+{
+	struct conn_request req = { .method = "GET" };
+	char url[128];
+
+	snprintf(url, sizeof(url), "file://%s", path);
+	req.url = url;
+	assert_int_equal(fetch_start(t->f, &req, on_done, r), 0);
+}
+
+static void
+test_file_urls(void **state)
+{
+	struct t *t = *state;
+	int fd;
+
+	snprintf(t->tmp, sizeof(t->tmp), "/tmp/test_fetch.XXXXXX");
+	assert_true((fd = mkstemp(t->tmp)) >= 0);
+	assert_int_equal(write(fd, "<rss/>", 6), 6);
+	close(fd);
+	file_get(t, t->tmp, &t->res[0]);	/* off by default */
+	run_until(t, 1);
+	assert_int_equal(t->res[0].code, CONN_ERR_CONFIG);
+	t->h.cfg.allow_file_urls = 1;
+	reconfigure(t);
+	file_get(t, t->tmp, &t->res[1]);
+	file_get(t, "/nonexistent/heard/feed.rss", &t->res[2]);
+	run_until(t, 3);
+	assert_int_equal(t->res[1].code, CONN_OK);
+	assert_int_equal(t->res[1].status, 200);
+	assert_string_equal(t->res[1].body, "<rss/>");
+	assert_false(t->res[1].redirected);
+	assert_int_equal(t->res[2].code, CONN_ERR_NOT_FOUND);
+}
+
+/* A cancelled transfer never calls back, and its slot goes to the next. */
+static void
+test_cancel(void **state)
+{
+	struct t *t = *state;
+
+	t->h.cfg.per_host = 1;
+	reconfigure(t);
+	get(t, "/hold", &t->res[0]);
+	get(t, "/ok", &t->res[1]);
+	get(t, "/ok", &t->res[2]);
+	assert_int_equal(fetch_pending(t->f), 3);
+	assert_int_equal(fetch_cancel(t->f, &t->res[0]), 1);
+	assert_int_equal(fetch_cancel(t->f, &t->res[2]), 1);
+	assert_int_equal(fetch_cancel(t->f, &t->res[2]), 0);
+	assert_int_equal(fetch_pending(t->f), 1);
+	run_until(t, 1);
+	assert_int_equal(t->res[0].called, 0);
+	assert_int_equal(t->res[1].called, 1);
+	assert_int_equal(t->res[1].status, 200);
+	assert_int_equal(t->res[2].called, 0);
+}
+
+static void
+stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Freeing with transfers running and queued calls nobody back. */
+static void
+test_free_with_transfers(void **state)
+{
+	struct t *t = *state;
+	ev_timer stop;
+
+	t->h.cfg.per_host = 1;
+	reconfigure(t);
+	get(t, "/slow", &t->res[0]);
+	get(t, "/slow", &t->res[1]);
+	ev_timer_init(&stop, stop_cb, 0.3, 0.0);
+	ev_timer_start(t->loop, &stop);
+	ev_run(t->loop, 0);
+	assert_int_equal(t->srv.accepted, 1);
+	fetch_free(t->f);
+	t->f = fetch_new(&t->h);
+	assert_int_equal(t->ndone, 0);
+	assert_int_equal(t->res[0].called + t->res[1].called, 0);
+}
+
+static void
+test_start_needs_url(void **state)
+{
+	struct t *t = *state;
+	struct conn_request req = { .method = "GET" };
+
+	assert_int_equal(fetch_start(t->f, &req, on_done, &t->res[0]), -1);
+	assert_int_equal(fetch_start(t->f, NULL, on_done, &t->res[0]), -1);
+	assert_int_equal(fetch_pending(t->f), 0);
+}
+
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_ok_with_headers),
+		T(test_not_modified),
+		T(test_server_error_is_a_response),
+		T(test_redirect_keeps_last_headers),
+		T(test_redirect_loop),
+		T(test_redirect_to_other_protocols),
+		T(test_body_over_cap),
+		T(test_body_at_cap),
+		T(test_time_out),
+		T(test_refused),
+		T(test_per_host_cap),
+		T(test_global_cap),
+		T(test_request_headers_and_body),
+		T(test_request_user_agent_wins),
+		T(test_gzip_is_decoded),
+		T(test_file_urls),
+		T(test_cancel),
+		T(test_free_with_transfers),
+		T(test_start_needs_url),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
