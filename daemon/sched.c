@@ -1,4 +1,4 @@
-/* sched: when a source is next due; a pure function of state, policy and now. */
+/* sched: when a source is next due: a pure function of state, policy, now. */
 #include "sched.h"
 
 #include <ctype.h>

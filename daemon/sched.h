@@ -1,4 +1,4 @@
-/* sched: when a source is next due; a pure function of state, policy and now. */
+/* sched: when a source is next due: a pure function of state, policy, now. */
 #ifndef HEARD_SCHED_H
 #define HEARD_SCHED_H
 
@@ -23,7 +23,7 @@ struct sched_policy {
 
 /* What the poll that just ended came to. */
 struct sched_state {
-	int		failures;	/* in a row, this poll included; 0 ok */
+	int		failures;	/* in a row, this poll included */
 	enum conn_err	err;		/* this poll's; CONN_OK on success */
 	int64_t		retry_after;	/* server's Retry-After; 0 none */
 	int64_t		min_interval;	/* server's ttl or max-age; 0 none */
