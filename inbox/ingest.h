@@ -23,6 +23,13 @@ struct ingest_stats {
  * thread_key names for the organisation (the source's, or org_hint's),
  * saves batch->cursor when set, and marks the source healthy, all in
  * one transaction. On error nothing is stored and err says why.
+ *
+ * An unchanged item (same content hash) is not written at all. A
+ * removed item hides its message, which is kept; one never seen is
+ * skipped. An item without a thread key is a thread of its own; one
+ * whose org_hint names no known organisation is skipped. A new thread
+ * is "new"; a new message from the public reopens a resolved or
+ * closed one. Notifications are not enqueued yet.
  */
 int	ingest_batch(struct store *, const struct source *,
 	    const struct conn_batch *, int64_t now, struct ingest_stats *,

@@ -1,0 +1,590 @@
+/* ingest: a parsed batch into threads and messages, one transaction. */
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "connector.h"
+#include "jsonout.h"
+#include "orgs.h"
+#include "sources.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define INGEST_HASH_LEN		32	/* SHA-256 */
+#define INGEST_SUBJECT_MAX	72	/* bytes of body taken as a subject */
+#define INGEST_REF_TRIES	16
+
+/* The texts of an item, repaired to UTF-8 where they were not. */
+enum ingest_text {
+	IT_EXT, IT_KEY, IT_PARENT, IT_AUTHOR, IT_HANDLE, IT_TITLE, IT_BODY,
+	IT_URL, IT_STATUS, IT_NTEXT
+};
+
+/* One item, ready for the tables. */
+struct ingest_msg {
+	const char	*t[IT_NTEXT];	/* borrowed from the item or own[] */
+	char		*own[IT_NTEXT];	/* owned repairs */
+	const char	*dir;		/* "in" or "out" */
+	int		 rating;	/* 0: none */
+	int64_t		 created;
+	int64_t		 updated;
+	int64_t		 org;
+	unsigned char	 hash[INGEST_HASH_LEN];
+};
+
+/* One batch being stored. */
+struct ingest_ctx {
+	struct store		*s;	/* borrowed */
+	const struct source	*src;	/* borrowed */
+	int64_t			 now;
+	struct ingest_stats	 st;
+	EVP_MD_CTX		*md;	/* owned */
+	char			*err;	/* borrowed: the caller's */
+	size_t			 errlen;
+};
+
+static const char ingest_sql_find[] =
+    "SELECT id, content_hash, removed_at_source FROM messages"
+    " WHERE connector = ?1 AND external_id = ?2 AND org_id = ?3";
+static const char ingest_sql_edit[] =
+    "UPDATE messages SET direction = ?2, parent_external_id = ?3,"
+    " author_name = ?4, author_handle = ?5, title = ?6, body = ?7,"
+    " url = ?8, rating = ?9, channel_status = ?10, updated_at = ?11,"
+    " content_hash = ?12 WHERE id = ?1";
+static const char ingest_sql_removed[] =
+    "UPDATE messages SET removed_at_source = ?2, hidden = 1,"
+    " hidden_reason = coalesce(hidden_reason, 'removed at source')"
+    " WHERE id = ?1";
+static const char ingest_sql_thread[] =
+    "SELECT id FROM threads"
+    " WHERE org_id = ?1 AND connector = ?2 AND thread_key = ?3";
+static const char ingest_sql_ref_used[] =
+    "SELECT 1 FROM threads WHERE reference = ?1";
+static const char ingest_sql_thread_new[] =
+    "INSERT INTO threads (org_id, source_id, connector, thread_key,"
+    " reference, subject, status, first_at, last_at, created_at,"
+    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'new', ?7, ?7, ?8, ?8)";
+static const char ingest_sql_insert[] =
+    "INSERT INTO messages (thread_id, org_id, source_id, connector,"
+    " external_id, direction, parent_external_id, author_name,"
+    " author_handle, title, body, url, rating, channel_status,"
+    " created_at, updated_at, first_seen_at, content_hash)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+    " ?14, ?15, ?16, ?17, ?18)";
+/*
+ * A new message from the public reopens a thread staff had resolved
+ * or closed: the patient has more to say. Hidden threads stay hidden.
+ */
+static const char ingest_sql_touch[] =
+    "UPDATE threads SET message_count = message_count + 1,"
+    " first_at = min(first_at, ?2), last_at = max(last_at, ?2),"
+    " first_response_at = CASE WHEN ?3 = 'out'"
+    "  THEN min(coalesce(first_response_at, ?2), ?2)"
+    "  ELSE first_response_at END,"
+    " status = CASE WHEN ?3 = 'in' AND status IN ('resolved', 'closed')"
+    "  THEN 'open' ELSE status END,"
+    " subject = CASE WHEN subject = '' THEN ?4 ELSE subject END,"
+    " updated_at = ?5 WHERE id = ?1";
+static const char ingest_sql_cursor[] =
+    "UPDATE sources SET cursor = ?2 WHERE id = ?1";
+static const char ingest_sql_healthy[] =
+    "UPDATE sources SET last_ok = ?2, failures = 0, last_error = NULL,"
+    " last_error_code = 0 WHERE id = ?1";
+
+static int
+ingest_fail(struct ingest_ctx *c, const char *ext, const char *why)
+{
+	if (ext != NULL)
+		snprintf(c->err, c->errlen, "item '%s': %s", ext, why);
+	else
+		snprintf(c->err, c->errlen, "%s", why);
+	return -1;
+}
+
+static int
+ingest_db_fail(struct ingest_ctx *c, const char *ext)
+{
+	return ingest_fail(c, ext, store_errmsg(c->s));
+}
+
+/* Runs a statement that returns no row; resets it either way. */
+static int
+ingest_done(sqlite3_stmt *q)
+{
+	int rc = sqlite3_step(q);
+
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+ingest_hash_field(EVP_MD_CTX *md, const char *s)
+{
+	unsigned char len[9] = { 0 };
+	uint64_t n = s != NULL ? strlen(s) : 0;
+	int i;
+
+	/* Length-prefixed, and NULL told from "", so no two differ alike. */
+	len[0] = s != NULL;
+	for (i = 0; i < 8; i++)
+		len[1 + i] = (unsigned char)(n >> (8 * i));
+	EVP_DigestUpdate(md, len, sizeof(len));
+	if (n > 0)
+		EVP_DigestUpdate(md, s, n);
+}
+
+/*
+ * What an edit at the channel can change. Times are left out: a
+ * channel that bumps its updated time without changing a word has not
+ * edited anything a reader would see.
+ */
+static int
+ingest_hash(struct ingest_ctx *c, struct ingest_msg *m)
+{
+	static const enum ingest_text parts[] = { IT_PARENT, IT_AUTHOR,
+	    IT_HANDLE, IT_TITLE, IT_BODY, IT_URL, IT_STATUS };
+	char rating[4];
+	unsigned int len = 0;
+	size_t i;
+
+	if (EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
+		return -1;
+	ingest_hash_field(c->md, m->dir);
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		ingest_hash_field(c->md, m->t[parts[i]]);
+	snprintf(rating, sizeof(rating), "%d", m->rating);
+	ingest_hash_field(c->md, rating);
+	if (EVP_DigestFinal_ex(c->md, m->hash, &len) != 1 ||
+	    len != INGEST_HASH_LEN)
+		return -1;
+	return 0;
+}
+
+static void
+ingest_msg_free(struct ingest_msg *m)
+{
+	int i;
+
+	for (i = 0; i < IT_NTEXT; i++)
+		free(m->own[i]);
+}
+
+static int
+ingest_msg_make(struct ingest_ctx *c, const struct conn_item *it,
+    struct ingest_msg *m)
+{
+	const char *in[IT_NTEXT] = {
+		[IT_EXT] = it->external_id, [IT_KEY] = it->thread_key,
+		[IT_PARENT] = it->parent_id, [IT_AUTHOR] = it->author_name,
+		[IT_HANDLE] = it->author_handle, [IT_TITLE] = it->title,
+		[IT_BODY] = it->body, [IT_URL] = it->url,
+		[IT_STATUS] = it->channel_status,
+	};
+	int i;
+
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < IT_NTEXT; i++) {
+		m->own[i] = jsonout_utf8_repair(in[i]);
+		m->t[i] = m->own[i] != NULL ? m->own[i] : in[i];
+	}
+	/* No key: the item is a conversation of its own. */
+	if (m->t[IT_KEY] == NULL || *m->t[IT_KEY] == '\0')
+		m->t[IT_KEY] = m->t[IT_EXT];
+	if (m->t[IT_BODY] == NULL)
+		m->t[IT_BODY] = "";
+	m->dir = it->dir == ITEM_OUT ? "out" : "in";
+	if (it->rating != ITEM_NO_RATING && (it->rating < 1 ||
+	    it->rating > 5))
+		return ingest_fail(c, m->t[IT_EXT], "rating out of 1..5");
+	m->rating = it->rating == ITEM_NO_RATING ? 0 : it->rating;
+	m->created = it->created_at > 0 ? it->created_at : c->now;
+	m->updated = it->updated_at > 0 ? it->updated_at : m->created;
+	if (ingest_hash(c, m) == -1)
+		return ingest_fail(c, m->t[IT_EXT], "SHA-256 failed");
+	return 0;
+}
+
+/* Drops a UTF-8 sequence cut short at the end of out[0..o). */
+static size_t
+ingest_utf8_trim(const char *out, size_t o)
+{
+	const unsigned char *u = (const unsigned char *)out;
+	size_t k, need;
+
+	if (o == 0)
+		return 0;
+	for (k = o - 1; k > 0 && (u[k] & 0xc0) == 0x80; k--)
+		;
+	need = u[k] >= 0xf0 ? 4 : u[k] >= 0xe0 ? 3 : u[k] >= 0xc0 ? 2 : 1;
+	return k + need > o ? k : o;
+}
+
+/*
+ * The title, else the body's first words on one line, cut at a space
+ * (or a character boundary) and marked with an ellipsis. Owned.
+ */
+static char *
+ingest_subject(const struct ingest_msg *m)
+{
+	static const char ws[] = " \t\r\n\f\v";
+	const char *p = m->t[IT_TITLE];
+	size_t o = 0, last_space = 0;
+	char *out = xmalloc(INGEST_SUBJECT_MAX + 4);
+
+	if (p == NULL || p[strspn(p, ws)] == '\0')
+		p = m->t[IT_BODY];
+	for (p += strspn(p, ws); *p != '\0' && o < INGEST_SUBJECT_MAX; p++) {
+		if (strchr(ws, *p) == NULL) {
+			out[o++] = *p;
+			continue;
+		}
+		p += strspn(p, ws) - 1;
+		if (p[1] != '\0' && o < INGEST_SUBJECT_MAX) {
+			last_space = o;
+			out[o++] = ' ';
+		}
+	}
+	if (p[strspn(p, ws)] != '\0') {
+		o = last_space > 0 ? last_space : ingest_utf8_trim(out, o);
+		memcpy(out + o, "\xe2\x80\xa6", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * A public reference a patient can read out on the phone: "H-" and
+ * six Crockford base32 digits (no I, L, O or U), 2^30 codes.
+ */
+static int
+ingest_reference(char out[9])
+{
+	static const char digits[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	unsigned char r[6];
+	size_t i;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return -1;
+	out[0] = 'H';
+	out[1] = '-';
+	for (i = 0; i < sizeof(r); i++)
+		out[2 + i] = digits[r[i] & 31];	/* 256 % 32 == 0: unbiased */
+	out[8] = '\0';
+	return 0;
+}
+
+/* A fresh reference; a collision (one in a billion) draws again. */
+static int
+ingest_fresh_reference(struct ingest_ctx *c, char out[9])
+{
+	sqlite3_stmt *q;
+	int i, rc;
+
+	if ((q = store_stmt(c->s, ingest_sql_ref_used)) == NULL)
+		return -1;
+	for (i = 0; i < INGEST_REF_TRIES; i++) {
+		if (ingest_reference(out) == -1)
+			return -1;
+		store_bind_text(q, 1, out);
+		rc = sqlite3_step(q);
+		sqlite3_reset(q);
+		if (rc == SQLITE_DONE)
+			return 0;
+		if (rc != SQLITE_ROW)
+			return -1;
+	}
+	return -1;
+}
+
+static int64_t
+ingest_thread_new(struct ingest_ctx *c, const struct ingest_msg *m)
+{
+	char ref[9], *subject;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (ingest_fresh_reference(c, ref) == -1 ||
+	    (q = store_stmt(c->s, ingest_sql_thread_new)) == NULL)
+		return -1;
+	subject = ingest_subject(m);
+	sqlite3_bind_int64(q, 1, m->org);
+	sqlite3_bind_int64(q, 2, c->src->id);
+	store_bind_text(q, 3, c->src->connector);
+	store_bind_text(q, 4, m->t[IT_KEY]);
+	store_bind_text(q, 5, ref);
+	store_bind_text(q, 6, subject);
+	sqlite3_bind_int64(q, 7, m->created);
+	sqlite3_bind_int64(q, 8, c->now);
+	rc = ingest_done(q);
+	free(subject);
+	if (rc == -1)
+		return -1;
+	c->st.new_threads++;
+	return sqlite3_last_insert_rowid(store_db(c->s));
+}
+
+/* The thread the item's key names for its organisation, made if new. */
+static int64_t
+ingest_thread(struct ingest_ctx *c, const struct ingest_msg *m)
+{
+	sqlite3_stmt *q;
+	int64_t id = 0;
+	int rc;
+
+	if ((q = store_stmt(c->s, ingest_sql_thread)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, m->org);
+	store_bind_text(q, 2, c->src->connector);
+	store_bind_text(q, 3, m->t[IT_KEY]);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		id = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return id;
+	if (rc != SQLITE_DONE)
+		return -1;
+	return ingest_thread_new(c, m);
+}
+
+static void
+ingest_bind_content(sqlite3_stmt *q, int first, const struct ingest_msg *m)
+{
+	static const enum ingest_text order[] = { IT_PARENT, IT_AUTHOR,
+	    IT_HANDLE, IT_TITLE, IT_BODY, IT_URL };
+	size_t i;
+
+	store_bind_text(q, first, m->dir);
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		store_bind_text(q, first + 1 + (int)i, m->t[order[i]]);
+	if (m->rating > 0)
+		sqlite3_bind_int(q, first + 7, m->rating);
+	store_bind_text(q, first + 8, m->t[IT_STATUS]);
+}
+
+static int
+ingest_touch(struct ingest_ctx *c, int64_t thread,
+    const struct ingest_msg *m)
+{
+	sqlite3_stmt *q;
+	char *subject;
+	int rc;
+
+	if ((q = store_stmt(c->s, ingest_sql_touch)) == NULL)
+		return -1;
+	subject = ingest_subject(m);
+	sqlite3_bind_int64(q, 1, thread);
+	sqlite3_bind_int64(q, 2, m->created);
+	store_bind_text(q, 3, m->dir);
+	store_bind_text(q, 4, subject);
+	sqlite3_bind_int64(q, 5, c->now);
+	rc = ingest_done(q);
+	free(subject);
+	return rc;
+}
+
+static int
+ingest_new(struct ingest_ctx *c, const struct ingest_msg *m)
+{
+	sqlite3_stmt *q;
+	int64_t thread;
+
+	if ((thread = ingest_thread(c, m)) == -1 ||
+	    (q = store_stmt(c->s, ingest_sql_insert)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, thread);
+	sqlite3_bind_int64(q, 2, m->org);
+	sqlite3_bind_int64(q, 3, c->src->id);
+	store_bind_text(q, 4, c->src->connector);
+	store_bind_text(q, 5, m->t[IT_EXT]);
+	ingest_bind_content(q, 6, m);
+	sqlite3_bind_int64(q, 15, m->created);
+	sqlite3_bind_int64(q, 16, m->updated);
+	sqlite3_bind_int64(q, 17, c->now);
+	sqlite3_bind_blob(q, 18, m->hash, INGEST_HASH_LEN, SQLITE_STATIC);
+	if (ingest_done(q) == -1 || ingest_touch(c, thread, m) == -1)
+		return -1;
+	c->st.new_items++;
+	return 0;
+}
+
+/* A message seen before: removed, edited, or as it was. */
+static int
+ingest_seen(struct ingest_ctx *c, const struct conn_item *it,
+    const struct ingest_msg *m, int64_t id, int changed, int removed)
+{
+	sqlite3_stmt *q;
+
+	if (it->removed && removed) {
+		c->st.unchanged_items++;
+		return 0;
+	}
+	if (it->removed) {
+		/* Kept and hidden, never deleted: staff may need it. */
+		if ((q = store_stmt(c->s, ingest_sql_removed)) == NULL)
+			return -1;
+		sqlite3_bind_int64(q, 1, id);
+		sqlite3_bind_int64(q, 2, c->now);
+	} else if (changed) {
+		if ((q = store_stmt(c->s, ingest_sql_edit)) == NULL)
+			return -1;
+		sqlite3_bind_int64(q, 1, id);
+		ingest_bind_content(q, 2, m);
+		sqlite3_bind_int64(q, 11, it->updated_at > 0 ?
+		    it->updated_at : c->now);
+		sqlite3_bind_blob(q, 12, m->hash, INGEST_HASH_LEN,
+		    SQLITE_STATIC);
+	} else {
+		c->st.unchanged_items++;
+		return 0;
+	}
+	if (ingest_done(q) == -1)
+		return -1;
+	c->st.updated_items++;
+	return 0;
+}
+
+/* 1 and *id/changed/removed if the message is known, 0 if not, -1. */
+static int
+ingest_find(struct ingest_ctx *c, const struct ingest_msg *m, int64_t *id,
+    int *changed, int *removed)
+{
+	sqlite3_stmt *q;
+	const void *h;
+	int rc;
+
+	if ((q = store_stmt(c->s, ingest_sql_find)) == NULL)
+		return -1;
+	store_bind_text(q, 1, c->src->connector);
+	store_bind_text(q, 2, m->t[IT_EXT]);
+	sqlite3_bind_int64(q, 3, m->org);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(q, 0);
+		h = sqlite3_column_blob(q, 1);
+		*changed = sqlite3_column_bytes(q, 1) != INGEST_HASH_LEN ||
+		    memcmp(h, m->hash, INGEST_HASH_LEN) != 0;
+		*removed = sqlite3_column_type(q, 2) != SQLITE_NULL;
+	}
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The source's organisation, or the one the hint names; 0 unknown. */
+static int64_t
+ingest_org(struct ingest_ctx *c, const struct conn_item *it)
+{
+	int64_t id;
+
+	if (it->org_hint == NULL || *it->org_hint == '\0')
+		return c->src->org_id;
+	id = orgs_id(c->s, it->org_hint);
+	return id > 0 ? id : 0;
+}
+
+static int
+ingest_item(struct ingest_ctx *c, const struct conn_item *it)
+{
+	struct ingest_msg m;
+	int64_t org, id = 0;
+	int found, changed = 0, removed = 0, rc;
+
+	org = ingest_org(c, it);
+	if (it->external_id == NULL || *it->external_id == '\0' || org <= 0) {
+		c->st.skipped++;
+		return 0;
+	}
+	if (ingest_msg_make(c, it, &m) == -1) {
+		ingest_msg_free(&m);
+		return -1;
+	}
+	m.org = org;
+	found = ingest_find(c, &m, &id, &changed, &removed);
+	if (found == 1)
+		rc = ingest_seen(c, it, &m, id, changed, removed);
+	else if (found == 0 && it->removed) {
+		/* Taken down before we saw it: nothing to keep. */
+		c->st.skipped++;
+		rc = 0;
+	} else
+		rc = found == 0 ? ingest_new(c, &m) : -1;
+	if (rc == -1 && c->err[0] == '\0')
+		ingest_db_fail(c, m.t[IT_EXT]);
+	ingest_msg_free(&m);
+	return rc;
+}
+
+/* The cursor, and the source's health, in the batch's transaction. */
+static int
+ingest_source(struct ingest_ctx *c, const struct conn_batch *b)
+{
+	sqlite3_stmt *q;
+
+	if (b->cursor != NULL) {
+		if ((q = store_stmt(c->s, ingest_sql_cursor)) == NULL)
+			return ingest_db_fail(c, NULL);
+		sqlite3_bind_int64(q, 1, c->src->id);
+		store_bind_text(q, 2, b->cursor);
+		if (ingest_done(q) == -1) {
+			snprintf(c->err, c->errlen, "cursor: %s",
+			    store_errmsg(c->s));
+			return -1;
+		}
+	}
+	if ((q = store_stmt(c->s, ingest_sql_healthy)) == NULL)
+		return ingest_db_fail(c, NULL);
+	sqlite3_bind_int64(q, 1, c->src->id);
+	sqlite3_bind_int64(q, 2, c->now);
+	if (ingest_done(q) == -1)
+		return ingest_db_fail(c, NULL);
+	if (sqlite3_changes(store_db(c->s)) != 1)
+		return ingest_fail(c, NULL, "no such source");
+	return 0;
+}
+
+static int
+ingest_all(struct ingest_ctx *c, const struct conn_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nitems; i++)
+		if (ingest_item(c, &b->items[i]) == -1)
+			return -1;
+	return ingest_source(c, b);
+}
+
+int
+ingest_batch(struct store *s, const struct source *src,
+    const struct conn_batch *b, int64_t now, struct ingest_stats *st,
+    char *err, size_t errlen)
+{
+	struct ingest_ctx c = { .s = s, .src = src, .now = now, .err = err,
+	    .errlen = errlen };
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((c.md = EVP_MD_CTX_new()) == NULL)
+		return ingest_fail(&c, NULL, "out of memory");
+	if (store_begin(s) == -1) {
+		EVP_MD_CTX_free(c.md);
+		return ingest_db_fail(&c, NULL);
+	}
+	rc = ingest_all(&c, b);
+	if (rc == 0 && store_commit(s) == -1)
+		rc = ingest_db_fail(&c, NULL);
+	if (rc == -1)
+		store_rollback(s);
+	else
+		*st = c.st;
+	EVP_MD_CTX_free(c.md);
+	return rc;
+}
