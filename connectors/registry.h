@@ -4,9 +4,7 @@
 
 #include <stddef.h>
 
-struct connector;
-struct conn_settings;
-struct conn_error;
+#include "connector.h"
 
 /* NULL if no connector has that name. */
 const struct connector	*registry_find(const char *name);
