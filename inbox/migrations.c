@@ -7,6 +7,8 @@
  * Append only: a migration that has shipped is never edited, since
  * databases already at its version would not see the change. Times
  * are INTEGER unix seconds UTC; ODS dates are TEXT 'YYYY-MM-DD'.
+ * Every foreign key's child column leads an index, so the checks
+ * SQLite makes when a parent row is written never scan a table.
  *
  * Uniqueness keys, and why:
  * - threads: UNIQUE(org_id, connector, thread_key). A thread key is
@@ -121,8 +123,7 @@ static const char migrations_v1[] =
 "CREATE INDEX threads_org_last ON threads(org_id, last_at);"
 "CREATE INDEX threads_status_last ON threads(status, last_at);"
 "CREATE INDEX threads_org_status_last ON threads(org_id, status, last_at);"
-"CREATE INDEX threads_assignee ON threads(assignee_id, last_at)"
-"  WHERE assignee_id IS NOT NULL;"
+"CREATE INDEX threads_assignee ON threads(assignee_id, last_at);"
 "CREATE INDEX threads_source ON threads(source_id);"
 
 "CREATE TABLE messages ("
@@ -152,6 +153,7 @@ static const char migrations_v1[] =
 ");"
 "CREATE INDEX messages_thread ON messages(thread_id, created_at);"
 "CREATE INDEX messages_source ON messages(source_id);"
+"CREATE INDEX messages_org ON messages(org_id, created_at);"
 "CREATE VIRTUAL TABLE messages_fts USING fts5(title, body,"
 "  content='messages', content_rowid='id',"
 "  tokenize='unicode61 remove_diacritics 2');"
@@ -194,6 +196,8 @@ static const char migrations_v1[] =
 "CREATE INDEX notification_outbox_due"
 "  ON notification_outbox(next_attempt_at) WHERE sent_at IS NULL;"
 "CREATE INDEX notification_outbox_thread ON notification_outbox(thread_id);"
+"CREATE INDEX notification_outbox_message"
+"  ON notification_outbox(message_id);"
 
 "CREATE TABLE reply_outbox ("
 "  id INTEGER PRIMARY KEY,"
@@ -214,6 +218,8 @@ static const char migrations_v1[] =
 ");"
 "CREATE INDEX reply_outbox_due ON reply_outbox(status, next_attempt_at);"
 "CREATE INDEX reply_outbox_thread ON reply_outbox(thread_id);"
+"CREATE INDEX reply_outbox_message ON reply_outbox(in_reply_to);"
+"CREATE INDEX reply_outbox_user ON reply_outbox(user_id);"
 
 "CREATE TABLE tasks ("
 "  id INTEGER PRIMARY KEY,"
@@ -225,8 +231,9 @@ static const char migrations_v1[] =
 "  closed_at INTEGER,"
 "  closed_by_message_id INTEGER REFERENCES messages(id)"
 ");"
-"CREATE INDEX tasks_open ON tasks(thread_id) WHERE closed_at IS NULL;"
+"CREATE INDEX tasks_thread ON tasks(thread_id, closed_at);"
 "CREATE INDEX tasks_reply ON tasks(reply_id);"
+"CREATE INDEX tasks_message ON tasks(closed_by_message_id);"
 
 "CREATE TABLE audit_log ("
 "  id INTEGER PRIMARY KEY,"

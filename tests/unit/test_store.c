@@ -138,6 +138,38 @@ test_schema_objects(void **state)
 	}
 }
 
+/*
+ * Writing a parent row makes SQLite look for its children; without an
+ * index leading with the child column, that is a scan of the child
+ * table on every insert or delete.
+ */
+static void
+test_foreign_keys_indexed(void **state)
+{
+	static const char sql[] =
+	    "SELECT m.name || '.' || f.\"from\" FROM sqlite_schema m"
+	    " JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table'"
+	    " AND NOT EXISTS (SELECT 1 FROM pragma_index_list(m.name) il"
+	    "  JOIN pragma_index_info(il.name) ii"
+	    "  WHERE ii.seqno = 0 AND ii.name = f.\"from\""
+	    "  AND NOT il.partial)";
+	struct fixture *f = *state;
+	sqlite3_stmt *st;
+	int n = 0;
+
+	assert_true(query_int(f->s, "SELECT count(*) FROM sqlite_schema m"
+	    " JOIN pragma_foreign_key_list(m.name) WHERE m.type = 'table'")
+	    > 20);
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->s), sql, -1, &st,
+	    NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		print_error("no index for %s\n", sqlite3_column_text(st, 0));
+		n++;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(n, 0);
+}
+
 static void
 test_newer_schema_refused(void **state)
 {
@@ -334,6 +366,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pragmas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_objects, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_keys_indexed,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stmt_cache, setup,
