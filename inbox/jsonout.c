@@ -3,33 +3,19 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "date.h"
 #include "xmalloc.h"
-
-char *
-jsonout_iso(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (len == 0)
-		return buf;
-	buf[0] = '\0';
-	if (t != 0 && gmtime_r(&tt, &tm) != NULL)
-		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
 
 json_t *
 jsonout_time(int64_t t)
 {
-	char buf[32];
+	char buf[DATE_ISO_SIZE];
 
-	if (t == 0 || *jsonout_iso(t, buf, sizeof(buf)) == '\0')
+	if (t == 0 || date_format(t, buf, sizeof(buf)) == -1)
 		return json_null();
 	return json_string(buf);
 }

@@ -8,9 +8,7 @@
 struct json_t;
 struct sqlite3_stmt;
 
-/* "2026-05-01T09:30:00Z" into buf (>= 21 bytes); "" for 0. */
-char		*jsonout_iso(int64_t, char *buf, size_t len);
-/* New JSON string of the ISO time, or JSON null for 0 ("never"). */
+/* New JSON string of the ISO 8601 UTC time, or null for 0 ("never"). */
 struct json_t	*jsonout_time(int64_t);
 /*
  * New JSON string, or null for NULL. Text that is not UTF-8 (it should

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "date.h"
 #include "jsonout.h"
 #include "ods_csv.h"
 #include "store.h"
@@ -498,17 +499,16 @@ static void
 orgs_ctx_init(struct orgs_ctx *c, struct store *s, const char *path,
     int64_t now)
 {
-	time_t t = (time_t)now;
-	struct tm tm;
 	const char *slash = strrchr(path, '/');
+	char iso[DATE_ISO_SIZE];
 
 	memset(c, 0, sizeof(*c));
 	c->store = s;
 	c->path = path;
 	c->base = slash != NULL ? slash + 1 : path;
 	c->now = now;
-	if (gmtime_r(&t, &tm) != NULL)
-		strftime(c->today, sizeof(c->today), "%Y-%m-%d", &tm);
+	if (date_format(now, iso, sizeof(iso)) == 0)
+		snprintf(c->today, sizeof(c->today), "%.10s", iso);
 }
 
 int
