@@ -29,14 +29,10 @@ jsonout_utf8_len(const unsigned char *p)
 
 	if (c < 0x80)
 		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;	/* a continuation, or an overlong 2-byte lead */
+	n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	cp = c & (0x7f >> n);
 	for (i = 1; i < n; i++) {
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;

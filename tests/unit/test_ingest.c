@@ -13,6 +13,7 @@
 
 #include "connector.h"
 #include "ingest.h"
+#include "jsonout.h"
 #include "orgs.h"
 #include "sources.h"
 #include "store.h"
@@ -447,6 +448,43 @@ test_subjects(void **state)
 	    " external_id = 's4'"), "bad \xef\xbf\xbd byte");
 }
 
+/* What ingest keeps of text that should have been UTF-8. */
+static void
+test_utf8_repair(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *want;	/* NULL: valid, kept as it is */
+	} cases[] = {
+		{ "plain", NULL },
+		{ "caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x98\x80", NULL },
+		{ "\xed\x9f\xbf \xf4\x8f\xbf\xbf", NULL },
+		{ "\xc0\x80", "\xef\xbf\xbd\xef\xbf\xbd" },	/* overlong */
+		{ "a\xe0\x80\x80", "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "\xf4\x90\x80\x80!", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+		    "\xef\xbf\xbd!" },
+		{ "end \xc3", "end \xef\xbf\xbd" },
+		{ "latin1 \xe9t\xe9", "latin1 \xef\xbf\xbdt\xef\xbf\xbd" },
+	};
+	char *got;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = jsonout_utf8_repair(cases[i].in);
+		if (cases[i].want == NULL) {
+			if (got != NULL)
+				fail_msg("case %zu changed", i);
+			continue;
+		}
+		if (got == NULL)
+			fail_msg("case %zu kept", i);
+		assert_string_equal(got, cases[i].want);
+		free(got);
+	}
+}
+
 int
 main(void)
 {
@@ -461,6 +499,7 @@ main(void)
 		T(test_cursor_and_health),
 		T(test_responses_and_reopen),
 		T(test_subjects),
+		cmocka_unit_test(test_utf8_repair),
 	};
 #undef T
 
