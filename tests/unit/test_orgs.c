@@ -378,6 +378,28 @@ test_kind_from_data(void **state)
 	    " AND postcode = 'SE1 7EH' AND region_code = 'Y56'"), 1);
 }
 
+/* The 2018 etrust layout: trusts and their sites, by code length. */
+static void
+test_etrust_sites(void **state)
+{
+	struct fixture *f = *state;
+	struct orgs_import_stats st;
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/etrust.csv", f->dir);
+	write_file(path, GOOD "\"RJ122\",\"ST THOMAS' HOSPITAL\",\"Y56\","
+	    "\"QKK\",\"\",\"\",\"\",\"\",\"\",\"SE1 7EH\",\"19930401\","
+	    "\"20180731\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\",\"\","
+	    "\"1\",\"\",\"H\",\"\",\"\",\"\"\r\n");
+	import(f->s, path, MAY_2026, &st);
+	assert_int_equal(st.inserted, 2);
+	assert_int_equal(count(f->s, "code = 'RJ1' AND type = 'trust'"), 1);
+	assert_int_equal(count(f->s, "code = 'RJ122' AND type = 'trust-site'"
+	    " AND parent_code = 'RJ1' AND icb_code = 'QKK' AND NOT open"),
+	    1);
+	rm(f->dir, "etrust.csv");
+}
+
 struct progress {
 	size_t	calls;
 	size_t	last_done;
@@ -546,6 +568,7 @@ main(void)
 		T(test_close_date_ahead),
 		T(test_malformed),
 		T(test_kind_from_data),
+		T(test_etrust_sites),
 		T(test_progress),
 		T(test_search),
 		T(test_search_shape_and_order),
