@@ -19,8 +19,11 @@ struct orgs_import_stats {
 typedef void (*orgs_progress_fn)(void *arg, size_t done, size_t total);
 
 /*
- * Imports one ODS CSV extract (etr, eccg, epraccur in either format;
- * the kind is told from the file name, else from the data). Idempotent.
+ * Imports one ODS CSV extract (etr, eccg, epraccur in either format,
+ * the 2018 etrust with sites, or the ONS ICB names file; the kind is
+ * told from the file name, else from the data). Idempotent: stats
+ * count rows inserted, updated and unchanged (an unchanged row is not
+ * written).
  * One transaction per file; on error nothing of that file is stored
  * and err says "file:line: reason".
  */
@@ -36,8 +39,9 @@ int	orgs_import_at(struct store *, const char *path, int64_t now,
 	    char *err, size_t errlen);
 /*
  * Organisations whose name or code matches text (code exact or prefix
- * first, then name words), open ones first, at most limit. Returns a
- * new JSON array of {"code","name","type","parent","postcode","open"}.
+ * first, then name words), open ones first, at most limit (0: all).
+ * Returns a new JSON array of {"code","name","type","parent",
+ * "parent_name","postcode","open"}; NULL on error.
  */
 struct json_t	*orgs_search(struct store *, const char *text, int limit);
 /* Row id of the organisation with that ODS code; -1 none. */
