@@ -51,12 +51,18 @@ struct source_health {
 	int64_t	 next_poll;
 };
 
-/* Touches nothing but the source's own row (a 304 costs one UPDATE). */
+/*
+ * Touches nothing but the source's own row (a 304 costs one UPDATE).
+ * Success clears last_error and its code but keeps last_error_at.
+ * -1 on error or if there is no such source.
+ */
 int	sources_health(struct store *, int64_t id, int64_t now,
 	    const struct source_health *);
 /*
  * JSON array of {"id","org","connector","paused","last_ok",
- * "last_error","last_error_at","failures","next_poll"}; times ISO 8601.
+ * "last_error","last_error_at","failures","next_poll"} plus
+ * "last_error_code" and "created_at"; times ISO 8601, null for never.
+ * Settings are left out: they may hold keys.
  */
 struct json_t	*sources_json(struct store *);
 

@@ -16,12 +16,16 @@ struct threads_filter {
 /*
  * New JSON array, newest activity first, of {"id","org","connector",
  * "source","reference","subject","status","messages","first_at",
- * "last_at"}; NULL on error.
+ * "last_at","first_response_at","assignee"}; NULL on error or an
+ * unknown status. Hidden threads are listed only when status is
+ * "hidden"; an unknown organisation has none.
  */
 struct json_t	*threads_list(struct store *, const struct threads_filter *);
 /*
  * That object plus "items": [{"id","external_id","direction","author",
- * "body","url","rating","created_at","updated_at"}], oldest first.
+ * "body","url","rating","created_at","updated_at"}], oldest first,
+ * each also with "author_handle", "title", "parent_external_id",
+ * "channel_status", "hidden", "hidden_reason", "removed_at_source".
  * ref may be the numeric id or the public reference code.
  * NULL if there is no such thread.
  */
