@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/HTMLparser.h>
 #include <libxml/SAX2.h>
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
@@ -53,7 +55,7 @@ struct feed_ctx {
 	struct arena		*a;
 	const xmlChar		*core;	/* root's namespace, or NULL */
 	int			 atom;
-	size_t			 budget;	/* text bytes left, all fields */
+	size_t			 budget;	/* text bytes left, in all */
 	size_t			 visits;	/* nodes left to read */
 	struct feed_person	*feed_authors;	/* Atom: entries inherit */
 	size_t			 nfeed_authors;
@@ -125,16 +127,25 @@ feed_note(struct feed *f, int line, int col, const char *msg)
 	free(clean);
 }
 
+/* One parse's view of its errors, in the parser's _private. */
+struct feed_read_state {
+	struct feed	*f;
+	int		 hostile;	/* entity expansion attack */
+};
+
 /* libxml2's structured errors; data is the parser context. */
 static void
 feed_xml_error(void *data, xmlErrorPtr err)
 {
 	xmlParserCtxtPtr ctxt = data;
+	struct feed_read_state *st = ctxt->_private;
 
 	/* Namespace errors count too: feeds with undeclared prefixes. */
 	if (err == NULL || err->level < XML_ERR_ERROR)
 		return;
-	feed_note(ctxt->_private, err->line, err->int2, err->message);
+	if (err->code == XML_ERR_ENTITY_LOOP)
+		st->hostile = 1;
+	feed_note(st->f, err->line, err->int2, err->message);
 }
 
 /* Errors libxml2 raises outside a parser context (encoders). */
@@ -165,8 +176,9 @@ feed_end_element(void *data, const xmlChar *localname,
 
 static xmlDocPtr
 feed_read(struct feed *f, const char *buf, size_t len, const char *enc,
-    int recover)
+    int recover, int *hostile)
 {
+	struct feed_read_state st = { f, 0 };
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc;
 
@@ -174,7 +186,7 @@ feed_read(struct feed *f, const char *buf, size_t len, const char *enc,
 		feed_note(f, 0, 0, "out of memory");
 		return NULL;
 	}
-	ctxt->_private = f;
+	ctxt->_private = &st;
 	ctxt->sax->serror = feed_xml_error;
 	ctxt->sax->endElementNs = feed_end_element;
 	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, enc,
@@ -182,6 +194,7 @@ feed_read(struct feed *f, const char *buf, size_t len, const char *enc,
 	if (!ctxt->wellFormed || !ctxt->nsWellFormed)
 		feed_note(f, 0, 0, "not well-formed");
 	xmlFreeParserCtxt(ctxt);
+	*hostile = st.hostile;
 	return doc;
 }
 
@@ -278,6 +291,25 @@ feed_put(struct feed_ctx *ctx, struct buf *b, const char *s, size_t n)
 }
 
 /*
+ * An entity the document never declared: HTML's named entities are
+ * what feeds mean by them (RSS 0.91 with Netscape's DTD, which we never
+ * load, or no DTD at all). The document is bozo all the same.
+ */
+static void
+feed_html_entity(struct feed_ctx *ctx, struct buf *b, const xmlNode *n)
+{
+	const htmlEntityDesc *ent = htmlEntityLookup(n->name);
+	unsigned char u[4];
+	int len;
+
+	if (ent == NULL)
+		return;
+	len = xmlCopyCharMultiByte(u, (int)ent->value);
+	if (len > 0)
+		feed_put(ctx, b, (const char *)u, (size_t)len);
+}
+
+/*
  * Text of n's children, with internal entities expanded, bounded in
  * depth, nodes visited and bytes, whatever the entities multiply to.
  */
@@ -296,10 +328,13 @@ feed_collect(struct feed_ctx *ctx, struct buf *b, xmlNode *n, int depth)
 			continue;
 		else if (n->type == XML_ELEMENT_NODE)
 			feed_collect(ctx, b, n->children, depth + 1);
-		else if (n->type == XML_ENTITY_REF_NODE &&
-		    (ent = (xmlEntity *)n->children) != NULL &&
+		else if (n->type != XML_ENTITY_REF_NODE)
+			continue;
+		else if ((ent = (xmlEntity *)n->children) != NULL &&
 		    ent->type == XML_ENTITY_DECL)
 			feed_collect(ctx, b, ent->children, depth + 1);
+		else
+			feed_html_entity(ctx, b, n);
 	}
 }
 
@@ -461,7 +496,8 @@ feed_xhtml_div(xmlNode *n)
 	for (c = n->children; c != NULL; c = c->next) {
 		if (c->type == XML_ELEMENT_NODE) {
 			if (div != NULL || !feed_streq(c->name, "div") ||
-			    c->ns == NULL || !feed_streq(c->ns->href, NS_XHTML))
+			    c->ns == NULL ||
+			    !feed_streq(c->ns->href, NS_XHTML))
 				return NULL;
 			div = c;
 		} else if (c->type == XML_TEXT_NODE && !xmlIsBlankNode(c))
@@ -604,8 +640,12 @@ feed_rss_guid(struct feed_ctx *ctx, struct feed_cur *cur, xmlNode *n)
 
 	if (s != NULL) {
 		cur->e->id = s;
-		/* RSS 2.0: isPermaLink defaults to true. */
-		cur->permalink = feed_streq(perma, "false") ? NULL : s;
+		/*
+		 * RSS 2.0: isPermaLink defaults to true, but a guid that is
+		 * no URL ("story-12") is no link, whatever it claims.
+		 */
+		cur->permalink = feed_streq(perma, "false") ||
+		    strstr(s, "://") == NULL ? NULL : s;
 	}
 	xmlFree(perma);
 }
@@ -1028,13 +1068,15 @@ feed_load(struct feed *f, const char *buf, size_t len, const char *cs)
 	xmlGenericErrorFunc old = xmlGenericError;
 	void *oldctx = xmlGenericErrorContext;
 	xmlDocPtr doc;
+	int hostile = 0;
 
 	/* Encoders report outside any parser: keep it off stderr. */
 	xmlSetGenericErrorFunc(f, feed_generic_error);
-	doc = feed_read(f, buf, len, cs, 0);
-	if (doc == NULL && f->bozo) {
+	doc = feed_read(f, buf, len, cs, 0, &hostile);
+	/* Nothing from a document built to blow up is worth salvaging. */
+	if (doc == NULL && f->bozo && !hostile) {
 		f->recovered = 1;
-		doc = feed_read(f, buf, len, cs, 1);
+		doc = feed_read(f, buf, len, cs, 1, &hostile);
 	}
 	xmlSetGenericErrorFunc(oldctx, old);
 	return doc;
@@ -1081,7 +1123,14 @@ feed_parse(struct feed *f, const char *buf, size_t len, const char *charset,
 	if (len > FEED_MAX_BYTES)
 		return feed_fail(f, "document too large");
 	xmlInitParser();
-	doc = feed_load(f, buf, len, feed_charset(buf, len, charset));
+	/*
+	 * A UTF-8 BOM is the encoder's own word and wins over a declaration
+	 * that says otherwise (editors add one to "ISO-8859-1" feeds).
+	 */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		doc = feed_load(f, buf + 3, len - 3, "UTF-8");
+	else
+		doc = feed_load(f, buf, len, feed_charset(buf, len, charset));
 	if (doc == NULL)
 		return feed_fail(f, "not XML");
 	rc = feed_doc(f, doc, len, a);

@@ -17,7 +17,7 @@ enum feed_format {
 	FEED_RSS20,		/* <rss version="2.x"> or no version */
 	FEED_RDF,		/* <rdf:RDF>: RSS 1.0 and RSS 0.90 */
 	FEED_ATOM03,		/* <feed> in any namespace but Atom 1.0's */
-	FEED_ATOM10,		/* <feed xmlns="http://www.w3.org/2005/Atom"> */
+	FEED_ATOM10,		/* <feed> in http://www.w3.org/2005/Atom */
 };
 
 /* What a text field holds, so a reader knows whether to strip tags. */
@@ -43,7 +43,7 @@ struct feed_entry {
 	const char		*title;
 	const char		*link;	/* alternate link, or permalink guid */
 	const char		*summary;	/* description, Atom summary */
-	const char		*content;	/* content:encoded, Atom content */
+	const char		*content;	/* content:encoded, Atom's */
 	enum feed_text		 title_type;
 	enum feed_text		 summary_type;
 	enum feed_text		 content_type;
@@ -58,7 +58,7 @@ struct feed_entry {
 
 struct feed {
 	enum feed_format	 format;
-	const char		*root;	/* root element's local name, or NULL */
+	const char		*root;	/* root's local name, or NULL */
 	const char		*title;	/* arena */
 	enum feed_text		 title_type;
 	const char		*link;	/* arena */
@@ -67,8 +67,8 @@ struct feed {
 	size_t			 nentries;
 	int			 truncated;	/* over FEED_MAX_ENTRIES */
 	int			 bozo;		/* not well-formed XML */
-	int			 recovered;	/* read again in recovery mode */
-	char			 error[160];	/* first error, "line L:C: ..." */
+	int			 recovered;	/* read again, RECOVER */
+	char			 error[160];	/* "line L:C: ...", first */
 };
 
 /*
