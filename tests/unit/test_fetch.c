@@ -1,12 +1,4 @@
 /* test_fetch: real transfers against a tiny HTTP server on the same loop. */
-#include <sys/queue.h>
-#include <sys/socket.h>
-
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,40 +16,7 @@
 #include "connector.h"
 #include "fetch.h"
 #include "heard.h"
-
-/*
- * The server: accepts on 127.0.0.1, reads one request, answers by
- * path and closes, so "connections open" is "transfers in progress".
- */
-struct srv_conn;
-
-struct srv {
-	LIST_HEAD(, srv_conn) conns;
-	struct ev_loop	*loop;
-	int		 fd;
-	int		 port;
-	ev_io		 accept_w;
-	int		 open;		/* connections open now */
-	int		 max_open;	/* most at once */
-	int		 accepted;
-	char		 last[8192];	/* last request, head and body */
-};
-
-struct srv_conn {
-	LIST_ENTRY(srv_conn) entry;
-	struct srv	*s;
-	int		 fd;
-	ev_io		 rio;
-	ev_io		 wio;
-	ev_timer	 hold;
-	char		 in[8192];
-	size_t		 inlen;
-	int		 answered;
-	const struct srv_route *route;	/* what it asked for */
-	char		*out;
-	size_t		 outlen;
-	size_t		 outoff;
-};
+#include "tsrv.h"
 
 static const char gz_body[] =
     "\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xcb\x48\xcd\xc9\xc9\x57"
@@ -68,6 +27,7 @@ static const char gz_body[] =
 #define BIG		65536
 #define CLOSE		"Connection: close\r\n"
 
+/* What the server answers, by path; every answer closes the connection. */
 static const struct srv_route {
 	const char	*path;
 	const char	*head;	/* status line and headers, no blank line */
@@ -102,192 +62,39 @@ static const struct srv_route {
 	    "Content-Length: 5\r\n" CLOSE, 1, 0, 0 },
 };
 
+/* Answers by path from the table above. */
 static void
-srv_close(struct srv_conn *c)
+srv_respond(struct tsrv *s, struct tsrv_conn *c, const char *req)
 {
-	ev_io_stop(c->s->loop, &c->rio);
-	ev_io_stop(c->s->loop, &c->wio);
-	ev_timer_stop(c->s->loop, &c->hold);
-	close(c->fd);
-	LIST_REMOVE(c, entry);
-	c->s->open--;
-	free(c->out);
-	free(c);
-}
-
-static void
-srv_write_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct srv_conn *c = w->data;
-	ssize_t n;
-
-	(void)loop;
-	(void)revents;
-	n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-	    MSG_NOSIGNAL);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0 || (c->outoff += (size_t)n) == c->outlen)
-		srv_close(c);
-}
-
-static void
-srv_append(struct srv_conn *c, const char *p, size_t n)
-{
-	c->out = realloc(c->out, c->outlen + n);
-	assert_non_null(c->out);
-	memcpy(c->out + c->outlen, p, n);
-	c->outlen += n;
-}
-
-static void
-srv_send(struct srv_conn *c, const struct srv_route *r)
-{
-	char *big;
-
-	srv_append(c, r->head, strlen(r->head));
-	srv_append(c, "\r\n", 2);
-	if (r->body == 1)
-		srv_append(c, "hello", 5);
-	else if (r->body == 2) {
-		big = malloc(BIG);
-		assert_non_null(big);
-		memset(big, 'x', BIG);
-		srv_append(c, big, BIG);
-		free(big);
-	} else if (r->body == 3)
-		srv_append(c, gz_body, GZ_LEN);
-	else if (r->body == 4)
-		srv_append(c, c->in, c->inlen);
-	ev_io_start(c->s->loop, &c->wio);
-}
-
-static void
-srv_hold_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct srv_conn *c = w->data;
-
-	(void)loop;
-	(void)revents;
-	srv_send(c, c->route);
-}
-
-static const struct srv_route *
-srv_route(const char *req)
-{
-	char path[256];
+	const struct srv_route *r = NULL;
+	char path[256], *big;
 	size_t i;
 
-	if (sscanf(req, "%*s %255s", path) != 1)
-		return NULL;
+	(void)s;
+	tsrv_path(req, path, sizeof(path));
 	for (i = 0; i < sizeof(srv_routes) / sizeof(srv_routes[0]); i++)
 		if (strcmp(srv_routes[i].path, path) == 0)
-			return &srv_routes[i];
-	return NULL;
-}
-
-/* 1 once the head and Content-Length bytes of body are in. */
-static int
-srv_complete(struct srv_conn *c)
-{
-	const char *end, *cl;
-	size_t head, len = 0;
-
-	c->in[c->inlen] = '\0';
-	if ((end = strstr(c->in, "\r\n\r\n")) == NULL)
-		return 0;
-	head = (size_t)(end + 4 - c->in);
-	if ((cl = strcasestr(c->in, "\r\nContent-Length:")) != NULL &&
-	    cl < end)
-		len = strtoul(cl + 17, NULL, 10);
-	return c->inlen >= head + len;
-}
-
-static void
-srv_answer(struct srv_conn *c)
-{
-	const struct srv_route *r = srv_route(c->in);
-
-	c->answered = 1;
-	c->route = r;
-	snprintf(c->s->last, sizeof(c->s->last), "%s", c->in);
+			r = &srv_routes[i];
 	assert_non_null(r);
 	if (r->silent)
 		return;
-	if (r->hold) {
-		ev_timer_start(c->s->loop, &c->hold);
-		return;
-	}
-	srv_send(c, r);
-}
-
-static void
-srv_read_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct srv_conn *c = w->data;
-	ssize_t n;
-
-	(void)loop;
-	(void)revents;
-	n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		srv_close(c);
-		return;
-	}
-	c->inlen += (size_t)n;
-	if (!c->answered && srv_complete(c))
-		srv_answer(c);
-}
-
-static void
-srv_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct srv *s = w->data;
-	struct srv_conn *c;
-	int fd;
-
-	(void)revents;
-	if ((fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK)) == -1)
-		return;
-	c = calloc(1, sizeof(*c));
-	assert_non_null(c);
-	c->s = s;
-	c->fd = fd;
-	LIST_INSERT_HEAD(&s->conns, c, entry);
-	ev_io_init(&c->rio, srv_read_cb, fd, EV_READ);
-	ev_io_init(&c->wio, srv_write_cb, fd, EV_WRITE);
-	ev_timer_init(&c->hold, srv_hold_cb, 0.3, 0.0);
-	c->rio.data = c->wio.data = c->hold.data = c;
-	ev_io_start(loop, &c->rio);
-	s->accepted++;
-	if (++s->open > s->max_open)
-		s->max_open = s->open;
-}
-
-static void
-srv_start(struct srv *s, struct ev_loop *loop)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	memset(s, 0, sizeof(*s));
-	LIST_INIT(&s->conns);
-	s->loop = loop;
-	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	assert_true(s->fd >= 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s->fd, (struct sockaddr *)&sin, len), 0);
-	assert_int_equal(listen(s->fd, 64), 0);
-	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&sin, &len),
-	    0);
-	s->port = ntohs(sin.sin_port);
-	ev_io_init(&s->accept_w, srv_accept_cb, s->fd, EV_READ);
-	s->accept_w.data = s;
-	ev_io_start(loop, &s->accept_w);
+	tsrv_reply_str(c, r->head);
+	tsrv_reply_str(c, "\r\n");
+	if (r->body == 1)
+		tsrv_reply_str(c, "hello");
+	else if (r->body == 2) {
+		assert_non_null(big = malloc(BIG));
+		memset(big, 'x', BIG);
+		tsrv_reply(c, big, BIG);
+		free(big);
+	} else if (r->body == 3)
+		tsrv_reply(c, gz_body, GZ_LEN);
+	else if (r->body == 4)
+		tsrv_reply(c, c->in, c->inlen);
+	if (r->hold)
+		tsrv_send_after(c, 0.3);
+	else
+		tsrv_send(c);
 }
 
 struct t;
@@ -313,7 +120,7 @@ struct result {
 struct t {
 	struct ev_loop	*loop;
 	struct heard	 h;
-	struct srv	 srv;
+	struct tsrv	 srv;
 	struct fetch	*f;
 	ev_timer	 guard;
 	int		 ndone;
@@ -382,7 +189,7 @@ setup(void **state)
 	t->h.cfg.user_agent = strdup("heard-test/1");
 	t->h.cfg.timeout = 10;
 	t->h.loop = t->loop;
-	srv_start(&t->srv, t->loop);
+	assert_int_equal(tsrv_start(&t->srv, t->loop, srv_respond, t), 0);
 	t->f = fetch_new(&t->h);
 	for (i = 0; i < sizeof(t->res) / sizeof(t->res[0]); i++)
 		t->res[i].t = t;
@@ -397,10 +204,7 @@ teardown(void **state)
 	struct t *t = *state;
 
 	fetch_free(t->f);
-	ev_io_stop(t->loop, &t->srv.accept_w);
-	close(t->srv.fd);
-	while (!LIST_EMPTY(&t->srv.conns))
-		srv_close(LIST_FIRST(&t->srv.conns));
+	tsrv_stop(&t->srv);
 	ev_loop_destroy(t->loop);
 	config_free(&t->h.cfg);
 	if (t->tmp[0] != '\0')
@@ -613,9 +417,7 @@ test_refused(void **state)
 	int port = t->srv.port;
 
 	/* The server's own port, once nobody listens on it. */
-	ev_io_stop(t->loop, &t->srv.accept_w);
-	close(t->srv.fd);
-	t->srv.fd = socket(AF_INET, SOCK_STREAM, 0);
+	tsrv_unlisten(&t->srv);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", port);
 	req.url = url;
 	assert_int_equal(fetch_start(t->f, &req, on_done, &t->res[0]), 0);
