@@ -1,0 +1,184 @@
+/* serve: the daemon's main loop: polling, signals, reload, clean exit. */
+#include "serve.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+
+#include "config.h"
+#include "fetch.h"
+#include "heard.h"
+#include "log.h"
+#include "poller.h"
+#include "xmalloc.h"
+
+/* SIGTERM waits this long for polls in flight, then leaves anyway. */
+#define SERVE_GRACE	5.0
+/* How often it looks whether they are done. */
+#define SERVE_CHECK	0.05
+
+struct serve {
+	struct heard	*h;		/* borrowed */
+	ev_signal	 sigterm;
+	ev_signal	 sigint;
+	ev_signal	 sighup;
+	ev_timer	 drain;		/* while stopping */
+	ev_tstamp	 deadline;	/* of the drain */
+	int		 stopping;
+};
+
+static void
+serve_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct serve *s = w->data;
+	int busy = poller_busy(s->h->poller);
+
+	(void)revents;
+	if (busy > 0 && ev_now(loop) < s->deadline)
+		return;
+	if (busy > 0)
+		log_warnx("heard: %d polls unfinished; they run again at the "
+		    "next start", busy);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* First signal: finish what is in flight. Second: leave now. */
+static void
+serve_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct serve *s = w->data;
+
+	(void)revents;
+	if (s->stopping) {
+		log_info("heard: signal %d again: leaving now", w->signum);
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	s->stopping = 1;
+	poller_stop(s->h->poller);
+	log_info("heard: signal %d: stopping, %d polls in flight", w->signum,
+	    poller_busy(s->h->poller));
+	s->deadline = ev_now(loop) + SERVE_GRACE;
+	ev_timer_start(loop, &s->drain);
+}
+
+/* What a reload may not change under a running daemon. */
+static void
+serve_keep(struct heard *h, struct config *next)
+{
+	const char *now = h->cfg.db_path != NULL ? h->cfg.db_path : "";
+
+	/* The store stays open on the file it was opened on. */
+	if (h->db_override == NULL && (next->db_path == NULL ||
+	    strcmp(next->db_path, now) != 0))
+		log_warnx("heard: store.path changed; it takes effect at "
+		    "the next start");
+	free(next->db_path);
+	next->db_path = xstrdup(now);
+	if (h->demo)
+		next->allow_file_urls = 1;
+}
+
+/* All or nothing: a config that does not load leaves the old in place. */
+static void
+serve_reload(struct heard *h)
+{
+	struct config next;
+	char err[512];
+
+	if (h->config_path == NULL) {
+		log_info("heard: SIGHUP: no config file; re-reading sources");
+		poller_reload(h->poller);
+		return;
+	}
+	memset(&next, 0, sizeof(next));
+	if (config_load(h->config_path, &next, err, sizeof(err)) == -1) {
+		log_warnx("%s (reload refused; the old config stays)", err);
+		return;
+	}
+	serve_keep(h, &next);
+	config_free(&h->cfg);
+	h->cfg = next;
+	log_set_level((enum log_level)h->cfg.log_level);
+	fetch_reconfigure(h->fetch, &h->cfg);
+	poller_reload(h->poller);
+	log_info("heard: reloaded %s; serving %zu sources", h->config_path,
+	    poller_sources(h->poller));
+}
+
+static void
+serve_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct serve *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (!s->stopping)
+		serve_reload(s->h);
+}
+
+static void
+serve_watch(struct serve *s, ev_signal *w, void (*cb)(struct ev_loop *,
+    ev_signal *, int), int signum)
+{
+	ev_signal_init(w, cb, signum);
+	w->data = s;
+	ev_signal_start(s->h->loop, w);
+}
+
+static void
+serve_signals(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(how, &set, NULL);
+}
+
+void
+serve_hold_signals(void)
+{
+	serve_signals(SIG_BLOCK);
+}
+
+static void
+serve_unwatch(struct serve *s)
+{
+	ev_timer_stop(s->h->loop, &s->drain);
+	ev_signal_stop(s->h->loop, &s->sigterm);
+	ev_signal_stop(s->h->loop, &s->sigint);
+	ev_signal_stop(s->h->loop, &s->sighup);
+}
+
+int
+serve_run(struct heard *h)
+{
+	struct serve s;
+
+	memset(&s, 0, sizeof(s));
+	s.h = h;
+	/* A peer that hangs up is an error on its transfer, not our end. */
+	signal(SIGPIPE, SIG_IGN);
+	serve_watch(&s, &s.sigterm, serve_stop_cb, SIGTERM);
+	serve_watch(&s, &s.sigint, serve_stop_cb, SIGINT);
+	serve_watch(&s, &s.sighup, serve_hup_cb, SIGHUP);
+	ev_timer_init(&s.drain, serve_drain_cb, SERVE_CHECK, SERVE_CHECK);
+	s.drain.data = &s;
+	/* Watchers are in place: what arrived meanwhile is handled now. */
+	serve_signals(SIG_UNBLOCK);
+	if (poller_start(h->poller) == -1) {
+		serve_unwatch(&s);
+		return -1;
+	}
+	log_info("heard: serving %zu sources", poller_sources(h->poller));
+	ev_run(h->loop, 0);
+	serve_unwatch(&s);
+	log_info("heard: stopped");
+	return 0;
+}

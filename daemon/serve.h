@@ -1,0 +1,22 @@
+/* serve: the daemon's main loop: polling, signals, reload, clean exit. */
+#ifndef HEARD_SERVE_H
+#define HEARD_SERVE_H
+
+struct heard;
+
+/*
+ * Runs the loop until SIGTERM or SIGINT, then lets in-flight polls
+ * finish (a few seconds at most) and returns 0. SIGHUP reloads the
+ * config file, all or nothing, and the sources. Needs h->loop,
+ * h->fetch, h->poller (started or not) and h->store. -1 if the
+ * sources cannot be read at start.
+ */
+int	serve_run(struct heard *h);
+/*
+ * Holds SIGTERM, SIGINT and SIGHUP pending until serve_run handles
+ * them; call it first thing, so a signal during start-up (seeding the
+ * demo, opening the store) ends in a clean stop instead of death.
+ */
+void	serve_hold_signals(void);
+
+#endif
