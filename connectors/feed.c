@@ -161,6 +161,36 @@ feed_generic_error(void *data, const char *fmt, ...)
 	feed_note(data, 0, 0, msg);
 }
 
+/*
+ * Entities the document never declared: HTML's named entities are what
+ * feeds mean by them (RSS 0.91 with Netscape's DTD, which we never
+ * load, or no DTD at all). Each is declared as met, as a character
+ * reference, so the text survives; the feed is bozo all the same.
+ */
+static xmlEntityPtr
+feed_get_entity(void *data, const xmlChar *name)
+{
+	xmlParserCtxtPtr ctxt = data;
+	struct feed_read_state *st = ctxt->_private;
+	const htmlEntityDesc *h;
+	xmlEntityPtr ent;
+	xmlDocPtr doc = ctxt->myDoc;
+	char ref[16], msg[96];
+
+	if ((ent = xmlSAX2GetEntity(data, name)) != NULL || doc == NULL ||
+	    ctxt->inSubset != 0 || (h = htmlEntityLookup(name)) == NULL)
+		return ent;
+	if (doc->intSubset == NULL &&
+	    xmlCreateIntSubset(doc, NULL, NULL, NULL) == NULL)
+		return NULL;
+	snprintf(ref, sizeof(ref), "&#%u;", h->value);
+	snprintf(msg, sizeof(msg), "Entity '%.40s' not defined, read as "
+	    "HTML's", (const char *)name);
+	feed_note(st->f, ctxt->input->line, ctxt->input->col, msg);
+	return xmlAddDocEntity(doc, name, XML_INTERNAL_GENERAL_ENTITY, NULL,
+	    NULL, (const xmlChar *)ref);
+}
+
 /* Records which elements were closed by an end tag (see feed_read). */
 static void
 feed_end_element(void *data, const xmlChar *localname,
@@ -189,6 +219,7 @@ feed_read(struct feed *f, const char *buf, size_t len, const char *enc,
 	ctxt->_private = &st;
 	ctxt->sax->serror = feed_xml_error;
 	ctxt->sax->endElementNs = feed_end_element;
+	ctxt->sax->getEntity = feed_get_entity;
 	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, enc,
 	    FEED_XML_OPTIONS | (recover ? XML_PARSE_RECOVER : 0));
 	if (!ctxt->wellFormed || !ctxt->nsWellFormed)
@@ -291,25 +322,6 @@ feed_put(struct feed_ctx *ctx, struct buf *b, const char *s, size_t n)
 }
 
 /*
- * An entity the document never declared: HTML's named entities are
- * what feeds mean by them (RSS 0.91 with Netscape's DTD, which we never
- * load, or no DTD at all). The document is bozo all the same.
- */
-static void
-feed_html_entity(struct feed_ctx *ctx, struct buf *b, const xmlNode *n)
-{
-	const htmlEntityDesc *ent = htmlEntityLookup(n->name);
-	unsigned char u[4];
-	int len;
-
-	if (ent == NULL)
-		return;
-	len = xmlCopyCharMultiByte(u, (int)ent->value);
-	if (len > 0)
-		feed_put(ctx, b, (const char *)u, (size_t)len);
-}
-
-/*
  * Text of n's children, with internal entities expanded, bounded in
  * depth, nodes visited and bytes, whatever the entities multiply to.
  */
@@ -328,13 +340,10 @@ feed_collect(struct feed_ctx *ctx, struct buf *b, xmlNode *n, int depth)
 			continue;
 		else if (n->type == XML_ELEMENT_NODE)
 			feed_collect(ctx, b, n->children, depth + 1);
-		else if (n->type != XML_ENTITY_REF_NODE)
-			continue;
-		else if ((ent = (xmlEntity *)n->children) != NULL &&
+		else if (n->type == XML_ENTITY_REF_NODE &&
+		    (ent = (xmlEntity *)n->children) != NULL &&
 		    ent->type == XML_ENTITY_DECL)
 			feed_collect(ctx, b, ent->children, depth + 1);
-		else
-			feed_html_entity(ctx, b, n);
 	}
 }
 
