@@ -433,12 +433,54 @@ golden_case(const struct connector *cn, const char *dir, const char *file,
 }
 
 static int
+golden_exists(const char *base, const char *ext)
+{
+	char *path;
+	int ok;
+
+	if (asprintf(&path, "%s%s", base, ext) < 0)
+		abort();
+	ok = access(path, F_OK) == 0;
+	free(path);
+	return ok;
+}
+
+static int
 golden_is_case(const char *name)
 {
 	const char *dot = strrchr(name, '.');
 
 	return name[0] != '.' && dot != NULL && (strcmp(dot, ".http") == 0 ||
 	    strcmp(dot, ".xml") == 0);
+}
+
+/* An .expected file whose case is gone would never be checked. */
+static int
+golden_orphans(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char *base;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) < 10 || strcmp(de->d_name +
+		    strlen(de->d_name) - 9, ".expected") != 0)
+			continue;
+		if (asprintf(&base, "%s/%.*s", dir,
+		    (int)strlen(de->d_name) - 9, de->d_name) < 0)
+			abort();
+		if (!golden_exists(base, ".http") &&
+		    !golden_exists(base, ".xml")) {
+			printf("FAIL %s: no case for it\n", de->d_name);
+			n++;
+		}
+		free(base);
+	}
+	closedir(d);
+	return n;
 }
 
 static int
@@ -505,6 +547,7 @@ main(int argc, char **argv)
 		free(names[i]);
 	}
 	free(names);
+	failed += golden_orphans(argv[optind + 1]);
 	printf("golden %s: %zu cases, %d failed%s\n", cn->name, n, failed,
 	    update ? " (expected files rewritten)" : "");
 	return failed > 0;
