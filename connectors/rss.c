@@ -336,7 +336,8 @@ rss_status(const struct conn_response *r, struct conn_error *e)
 	if (s == 404 || s == 410)
 		return conn_fail(e, CONN_ERR_NOT_FOUND, "HTTP %ld: no feed "
 		    "there", s);
-	if (s >= 400 && s <= 499)
+	/* The server's own time-out says nothing about the settings. */
+	if (s >= 400 && s <= 499 && s != 408)
 		return conn_fail(e, CONN_ERR_CONFIG, "HTTP %ld", s);
 	return conn_fail(e, CONN_ERR_TRANSIENT, "HTTP %ld", s);
 }
