@@ -38,6 +38,14 @@ struct rss_conf {
 	size_t		 max_size;	/* bytes */
 };
 
+/* What every item of one response is made with. */
+struct rss_job {
+	const struct rss_conf	*conf;
+	const struct feed	*feed;
+	const char		*base;	/* relative links resolve against it */
+	struct arena		*a;
+};
+
 /* The validators a conditional GET sends back. */
 struct rss_cursor {
 	const char	*etag;		/* arena, or NULL */
@@ -530,32 +538,42 @@ rss_has_scheme(const char *s)
 	return n > 0 && s[n] == ':';
 }
 
+/* link against base, an absolute http(s) URL; both clean. */
+static const char *
+rss_resolve(struct arena *a, const char *base, const char *link)
+{
+	size_t n = rss_web_scheme(base), path;
+
+	if (link[0] == '/' && link[1] == '/')
+		return arena_printf(a, "%.*s%s", (int)n - 2, base, link);
+	path = n + strcspn(base + n, "/?#");
+	if (link[0] == '/')
+		return arena_printf(a, "%.*s%s", (int)path, base, link);
+	/* Page-relative: after the last '/' of the path, less any query. */
+	n = path + strcspn(base + path, "?#");
+	while (n > path && base[n - 1] != '/')
+		n--;
+	return arena_printf(a, "%.*s%s%s", (int)n, base, n == path ? "/" :
+	    "", link);
+}
+
 /*
  * Links a reader may follow: absolute http(s), or relative ones made
- * so against the feed's own address; any other scheme is dropped.
+ * so against the feed's address; any other scheme is dropped.
  */
 static const char *
-rss_link(const struct rss_conf *c, struct arena *a, const char *link)
+rss_link(const struct rss_job *job, const char *link)
 {
-	size_t n, path;
+	const char *abs;
 
 	if (link == NULL || !rss_url_clean(link))
 		return NULL;
 	if (rss_web_scheme(link) != 0)
 		return link;
-	if (rss_has_scheme(link) || (n = rss_web_scheme(c->url)) == 0)
+	if (rss_has_scheme(link) || job->base == NULL)
 		return NULL;
-	if (link[0] == '/' && link[1] == '/')
-		return arena_printf(a, "%.*s%s", (int)n - 2, c->url, link);
-	path = n + strcspn(c->url + n, "/?#");
-	if (link[0] == '/')
-		return arena_printf(a, "%.*s%s", (int)path, c->url, link);
-	/* Page-relative: after the last '/' of the path, less any query. */
-	n = path + strcspn(c->url + path, "?#");
-	while (n > path && c->url[n - 1] != '/')
-		n--;
-	return arena_printf(a, "%.*s%s%s", (int)n, c->url, n == path ? "/" :
-	    "", link);
+	abs = rss_resolve(job->a, job->base, link);
+	return strlen(abs) <= RSS_URL_MAX ? abs : NULL;
 }
 
 /* Content if it has text, else the summary. */
@@ -594,12 +612,16 @@ rss_title_type(const struct feed *f, enum feed_text type)
  * to know it by (no id, no link, no text).
  */
 static int
-rss_item_from_entry(const struct rss_conf *c, const struct feed *f,
-    const struct feed_entry *fe, struct arena *a, struct conn_item *it)
+rss_item_from_entry(const struct rss_job *job, const struct feed_entry *fe,
+    struct conn_item *it)
 {
+	const struct rss_conf *c = job->conf;
+	struct arena *a = job->a;
+
 	memset(it, 0, sizeof(*it));
-	it->title = rss_text(a, fe->title, rss_title_type(f, fe->title_type),
-	    RSS_TITLE_MAX, HTMLTEXT_ONELINE);
+	it->title = rss_text(a, fe->title,
+	    rss_title_type(job->feed, fe->title_type), RSS_TITLE_MAX,
+	    HTMLTEXT_ONELINE);
 	it->body = rss_body(a, fe);
 	if (fe->id == NULL && fe->link == NULL && it->title == NULL &&
 	    it->body == NULL)
@@ -610,7 +632,7 @@ rss_item_from_entry(const struct rss_conf *c, const struct feed *f,
 	    arena_printf(a, "feed:%s", c->url);
 	it->dir = ITEM_IN;
 	it->rating = ITEM_NO_RATING;
-	it->url = rss_link(c, a, fe->link);
+	it->url = rss_link(job, fe->link);
 	it->author_name = rss_author(a, &fe->author);
 	it->created_at = fe->has_published ? fe->published :
 	    fe->has_updated ? fe->updated : 0;
@@ -618,17 +640,28 @@ rss_item_from_entry(const struct rss_conf *c, const struct feed *f,
 	return 0;
 }
 
-static void
-rss_items(const struct rss_conf *c, const struct feed *f, struct arena *a,
-    struct conn_batch *b)
+/* The address the document came from, after redirects, if web. */
+static const char *
+rss_base(const struct rss_conf *c, const struct conn_response *r)
 {
+	const char *u = r->effective_url;
+
+	if (u != NULL && rss_url_clean(u) && rss_web_scheme(u) != 0)
+		return u;
+	return rss_web_scheme(c->url) != 0 ? c->url : NULL;
+}
+
+static void
+rss_items(const struct rss_job *job, struct conn_batch *b)
+{
+	const struct feed *f = job->feed;
 	size_t i;
 
 	if (f->nentries == 0)
 		return;
-	b->items = arena_alloc(a, f->nentries * sizeof(*b->items));
+	b->items = arena_alloc(job->a, f->nentries * sizeof(*b->items));
 	for (i = 0; i < f->nentries; i++)
-		if (rss_item_from_entry(c, f, &f->entries[i], a,
+		if (rss_item_from_entry(job, &f->entries[i],
 		    &b->items[b->nitems]) == 0)
 			b->nitems++;
 }
@@ -640,6 +673,7 @@ rss_parse(const void *conf, const char *cursor,
 {
 	const struct rss_conf *c = conf;
 	struct conn_batch b;
+	struct rss_job job;
 	struct feed f;
 
 	e->retry_after = 0;
@@ -660,7 +694,11 @@ rss_parse(const void *conf, const char *cursor,
 		    RSS_INTERVAL_MAX : f.ttl * 60;
 	b.title = rss_text(a, f.title, rss_title_type(&f, f.title_type),
 	    RSS_NAME_MAX, HTMLTEXT_ONELINE);
-	rss_items(c, &f, a, &b);
+	job.conf = c;
+	job.feed = &f;
+	job.base = rss_base(c, r);
+	job.a = a;
+	rss_items(&job, &b);
 	*out = b;
 	return 0;
 }
