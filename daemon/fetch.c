@@ -465,21 +465,14 @@ fetch_respond(struct fetch_xfer *x)
 	x->done(x->arg, &r, NULL);
 }
 
+/* Fills e with the kind of failure rc is and a one-line reason. */
 static void
-fetch_fail(struct fetch_xfer *x, CURLcode rc)
+fetch_classify(struct fetch_xfer *x, CURLcode rc, struct conn_error *e)
 {
-	struct conn_error e;
 	enum conn_err code = CONN_ERR_TRANSIENT;
 	const char *what = "transfer";
 	size_t i;
 
-	memset(&e, 0, sizeof(e));
-	if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-		conn_fail(&e, CONN_ERR_MALFORMED, "body larger than %zu bytes",
-		    x->resp_body.max);
-		x->done(x->arg, NULL, &e);
-		return;
-	}
 	for (i = 0; i < sizeof(fetch_errors) / sizeof(fetch_errors[0]); i++) {
 		if (fetch_errors[i].rc == rc) {
 			code = fetch_errors[i].code;
@@ -492,8 +485,21 @@ fetch_fail(struct fetch_xfer *x, CURLcode rc)
 		code = CONN_ERR_TRANSIENT;
 		what = "redirect refused";
 	}
-	conn_fail(&e, code, "%s: %s", what,
+	conn_fail(e, code, "%s: %s", what,
 	    x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc));
+}
+
+static void
+fetch_fail(struct fetch_xfer *x, CURLcode rc)
+{
+	struct conn_error e;
+
+	memset(&e, 0, sizeof(e));
+	if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
+		conn_fail(&e, CONN_ERR_MALFORMED, "body larger than %zu bytes",
+		    x->resp_body.max);
+	else
+		fetch_classify(x, rc, &e);
 	x->done(x->arg, NULL, &e);
 }
 

@@ -150,40 +150,52 @@ poller_log(const struct poller_job *job, const struct conn_error *e,
 		    (long long)(next - now));
 }
 
+/* When the source is next due after this poll, and its failures. */
+static int64_t
+poller_next(const struct poller_job *job, const struct conn_error *e,
+    int64_t now, int *failures)
+{
+	const struct source *s = &job->ps->src;
+	struct sched_policy pol;
+	struct sched_state st = { .err = CONN_OK };
+
+	sched_policy_init(&pol, &job->p->h->cfg);
+	if (job->interval > 0)
+		pol.interval = job->interval;
+	st.min_interval = job->min_interval;
+	if (e != NULL) {
+		st.err = e->code;
+		/* A page stored this poll breaks the run of failures. */
+		if (job->pages > 0)
+			st.failures = 1;
+		else
+			st.failures = s->failures < INT_MAX ?
+			    s->failures + 1 : INT_MAX;
+		st.retry_after = e->retry_after;
+	}
+	*failures = st.failures;
+	return sched_next(&pol, &st, now, poller_random());
+}
+
 /* The scheduler's verdict, written to the source's row and kept. */
 static void
 poller_record(struct poller_job *job, const struct conn_error *e,
     const char *why)
 {
-	struct poller *p = job->p;
+	struct store *store = job->p->h->store;
 	struct source *s = &job->ps->src;
-	struct sched_policy pol;
-	struct sched_state st = { .err = CONN_OK };
 	struct source_health hl = { .ok = e == NULL };
 	int64_t now = time(NULL), next;
 	char name[128];
 
-	sched_policy_init(&pol, &p->h->cfg);
-	if (job->interval > 0)
-		pol.interval = job->interval;
-	if (e != NULL) {
-		st.err = e->code;
-		/* A page stored this poll breaks the run of failures. */
-		st.failures = job->pages > 0 || s->failures == INT_MAX ?
-		    1 : s->failures + 1;
-		st.retry_after = e->retry_after;
-		hl.error_code = e->code;
-		hl.error = why;
-	}
-	st.min_interval = job->min_interval;
-	next = sched_next(&pol, &st, now, poller_random());
-	hl.failures = st.failures;
+	next = poller_next(job, e, now, &hl.failures);
+	hl.error_code = e != NULL ? e->code : CONN_OK;
+	hl.error = e != NULL ? why : NULL;
 	hl.paused = next == SCHED_NEVER;
 	hl.next_poll = hl.paused ? 0 : next;
-	if (sources_health(p->h->store, s->id, now, &hl) == -1)
+	if (sources_health(store, s->id, now, &hl) == -1)
 		log_warnx("%s: cannot record its health: %s",
-		    poller_name(s, name, sizeof(name)),
-		    store_errmsg(p->h->store));
+		    poller_name(s, name, sizeof(name)), store_errmsg(store));
 	s->failures = hl.failures;
 	s->paused = hl.paused;
 	s->next_poll = hl.next_poll;
@@ -358,13 +370,32 @@ poller_ingest(struct poller_job *job, const struct conn_batch *b,
 	return 0;
 }
 
+/* Follows a next page, unless this poll has followed enough. */
+static void
+poller_next_page(struct poller_job *job, const struct conn_request *next)
+{
+	struct conn_error e;
+	char name[128];
+
+	memset(&e, 0, sizeof(e));
+	if (job->pages >= POLLER_MAX_PAGES) {
+		log_warnx("%s: stopped after %d pages; the rest next poll",
+		    poller_name(&job->ps->src, name, sizeof(name)),
+		    job->pages);
+		poller_end(job, NULL);
+	} else if (fetch_start(job->p->h->fetch, next, poller_fetched,
+	    job) == -1) {
+		conn_fail(&e, CONN_ERR_MALFORMED, "next page has no URL");
+		poller_end(job, &e);
+	}
+}
+
 /* A parsed page: store it, then follow the next one if there is one. */
 static void
 poller_batch(struct poller_job *job, const struct conn_response *r,
     const struct conn_batch *b)
 {
 	struct conn_error e;
-	char name[128];
 
 	memset(&e, 0, sizeof(e));
 	poller_interval_hint(job, r, b);
@@ -378,20 +409,10 @@ poller_batch(struct poller_job *job, const struct conn_response *r,
 		return;
 	}
 	/* Stopping: this page is stored, the rest waits for next time. */
-	if (b->next == NULL || job->p->stopping) {
+	if (b->next == NULL || job->p->stopping)
 		poller_end(job, NULL);
-		return;
-	}
-	if (job->pages >= POLLER_MAX_PAGES) {
-		log_warnx("%s: stopped after %d pages; the rest next poll",
-		    poller_name(&job->ps->src, name, sizeof(name)),
-		    job->pages);
-		poller_end(job, NULL);
-	} else if (fetch_start(job->p->h->fetch, b->next, poller_fetched,
-	    job) == -1) {
-		conn_fail(&e, CONN_ERR_MALFORMED, "next page has no URL");
-		poller_end(job, &e);
-	}
+	else
+		poller_next_page(job, b->next);
 }
 
 static void
