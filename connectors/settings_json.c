@@ -28,9 +28,10 @@ settings_from_json(struct arena *a, const char *json,
 	kv = arena_alloc(a, sizeof(*kv) * (json_object_size(obj) + 1));
 	json_object_foreach(obj, key, v) {
 		if (!json_is_string(v)) {
-			json_decref(obj);
-			return conn_fail(e, CONN_ERR_CONFIG,
+			conn_fail(e, CONN_ERR_CONFIG,
 			    "setting '%s' is not a string", key);
+			json_decref(obj);
+			return -1;
 		}
 		kv[i].key = arena_strdup(a, key);
 		kv[i].value = arena_strdup(a, json_string_value(v));

@@ -34,6 +34,8 @@ cmd_serve_exec(struct heard *h, int argc, char **argv)
 	char err[512];
 	int demo = 0, i;
 
+	/* A signal before the loop's handlers exist waits for them. */
+	serve_hold_signals();
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--demo") != 0)
 			return cmd_fail("serve: unknown argument '%s'",

@@ -78,7 +78,7 @@ demo_add_feed(struct heard *h, const char *name, char *err, size_t errlen)
 		return -1;
 	}
 	free(rel);
-	obj = json_pack("{s:s++, s:s}", "url", "file://", abs, "interval",
+	obj = json_pack("{s:s+, s:s}", "url", "file://", abs, "interval",
 	    "60");
 	settings = json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT);
 	json_decref(obj);

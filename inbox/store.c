@@ -56,6 +56,21 @@ store_query_int(struct store *s, const char *sql, int *out)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* 1 if the file is in WAL mode already. */
+static int
+store_is_wal(struct store *s)
+{
+	sqlite3_stmt *st;
+	int wal = 0;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		wal = sqlite3_column_text(st, 0) != NULL && strcmp(
+		    (const char *)sqlite3_column_text(st, 0), "wal") == 0;
+	sqlite3_finalize(st);
+	return wal;
+}
+
 /*
  * WAL lets the API read while the loop writes; NORMAL is durable
  * enough under WAL (a power cut may lose the last batch, which is
@@ -68,7 +83,12 @@ store_pragmas(struct store *s, char *err, size_t errlen)
 	const char *mode;
 	int fk = 0, ok;
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st,
+	/*
+	 * Ask first: a database already in WAL needs no switch, and the
+	 * switch can fail "locked" without waiting while the daemon writes.
+	 */
+	if (sqlite3_prepare_v2(s->db, store_is_wal(s) ?
+	    "PRAGMA journal_mode" : "PRAGMA journal_mode = WAL", -1, &st,
 	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		snprintf(err, errlen, "journal_mode: %s",

@@ -291,7 +291,8 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(self.h.stop(), 0)
         # Seeding again is idempotent: still three sources.
         self.h.start("--demo")
-        self.h.wait_log("demo:")
+        wait_for(lambda: self.h.log_text().count("heard: serving") >= 2, 20,
+                 "second daemon serving")
         self.assertEqual(self.h.stop(), 0)
         self.assertEqual(len(self.h.json("sources", "list")), 3)
 
