@@ -266,7 +266,8 @@ class CommandLineTest(unittest.TestCase):
             f.write("[poll]\ninterval = soon\n")
         p = self.h.run("check-config", check=False)
         self.assertNotEqual(p.returncode, 0)
-        lines = open(self.h.conf).read().splitlines()
+        with open(self.h.conf) as f:
+            lines = f.read().splitlines()
         line = lines.index("interval = soon") + 1
         self.assertIn("%s:%d:" % (self.h.conf, line), p.stderr)
 
