@@ -191,6 +191,13 @@ feed_get_entity(void *data, const xmlChar *name)
 	    NULL, (const xmlChar *)ref);
 }
 
+static void
+feed_quiet(void *data, const char *fmt, ...)
+{
+	(void)data;
+	(void)fmt;
+}
+
 /* Records which elements were closed by an end tag (see feed_read). */
 static void
 feed_end_element(void *data, const xmlChar *localname,
@@ -1074,20 +1081,15 @@ feed_fail(struct feed *f, const char *msg)
 static xmlDocPtr
 feed_load(struct feed *f, const char *buf, size_t len, const char *cs)
 {
-	xmlGenericErrorFunc old = xmlGenericError;
-	void *oldctx = xmlGenericErrorContext;
 	xmlDocPtr doc;
 	int hostile = 0;
 
-	/* Encoders report outside any parser: keep it off stderr. */
-	xmlSetGenericErrorFunc(f, feed_generic_error);
 	doc = feed_read(f, buf, len, cs, 0, &hostile);
 	/* Nothing from a document built to blow up is worth salvaging. */
 	if (doc == NULL && f->bozo && !hostile) {
 		f->recovered = 1;
 		doc = feed_read(f, buf, len, cs, 1, &hostile);
 	}
-	xmlSetGenericErrorFunc(oldctx, old);
 	return doc;
 }
 
@@ -1123,8 +1125,10 @@ int
 feed_parse(struct feed *f, const char *buf, size_t len, const char *charset,
     struct arena *a)
 {
+	xmlGenericErrorFunc old = xmlGenericError;
+	void *oldctx = xmlGenericErrorContext;
 	xmlDocPtr doc;
-	int rc;
+	int rc = -1;
 
 	memset(f, 0, sizeof(*f));
 	if (len == 0)
@@ -1132,6 +1136,8 @@ feed_parse(struct feed *f, const char *buf, size_t len, const char *charset,
 	if (len > FEED_MAX_BYTES)
 		return feed_fail(f, "document too large");
 	xmlInitParser();
+	/* Encoders report outside any parser: they count, off stderr. */
+	xmlSetGenericErrorFunc(f, feed_generic_error);
 	/*
 	 * A UTF-8 BOM is the encoder's own word and wins over a declaration
 	 * that says otherwise (editors add one to "ISO-8859-1" feeds).
@@ -1140,9 +1146,14 @@ feed_parse(struct feed *f, const char *buf, size_t len, const char *charset,
 		doc = feed_load(f, buf + 3, len - 3, "UTF-8");
 	else
 		doc = feed_load(f, buf, len, feed_charset(buf, len, charset));
+	/* Serialising may grumble at what recovery let through: silence. */
+	xmlSetGenericErrorFunc(NULL, feed_quiet);
 	if (doc == NULL)
-		return feed_fail(f, "not XML");
-	rc = feed_doc(f, doc, len, a);
-	xmlFreeDoc(doc);
+		feed_fail(f, "not XML");
+	else {
+		rc = feed_doc(f, doc, len, a);
+		xmlFreeDoc(doc);
+	}
+	xmlSetGenericErrorFunc(oldctx, old);
 	return rc;
 }

@@ -539,7 +539,7 @@ rss_has_scheme(const char *s)
 }
 
 /* link against base, an absolute http(s) URL; both clean. */
-static const char *
+static char *
 rss_resolve(struct arena *a, const char *base, const char *link)
 {
 	size_t n = rss_web_scheme(base), path;
@@ -564,16 +564,24 @@ rss_resolve(struct arena *a, const char *base, const char *link)
 static const char *
 rss_link(const struct rss_job *job, const char *link)
 {
-	const char *abs;
+	char *abs;
+	size_t i;
 
 	if (link == NULL || !rss_url_clean(link))
 		return NULL;
 	if (rss_web_scheme(link) != 0)
-		return link;
-	if (rss_has_scheme(link) || job->base == NULL)
+		abs = arena_strdup(job->a, link);
+	else if (rss_has_scheme(link) || job->base == NULL)
 		return NULL;
-	abs = rss_resolve(job->a, job->base, link);
-	return strlen(abs) <= RSS_URL_MAX ? abs : NULL;
+	else
+		abs = rss_resolve(job->a, job->base, link);
+	if (strlen(abs) > RSS_URL_MAX)
+		return NULL;
+	/* "HTTPS://" is as good, but readers of ours look for "https://". */
+	for (i = 0; abs[i] != ':'; i++)
+		if (abs[i] >= 'A' && abs[i] <= 'Z')
+			abs[i] += 'a' - 'A';
+	return abs;
 }
 
 /* Content if it has text, else the summary. */
