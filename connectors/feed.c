@@ -575,10 +575,10 @@ feed_person_split(struct feed_ctx *ctx, const char *s,
 		;
 	for (e = at; *e != '\0' && strchr(" \t\r\n)>]\"", *e) == NULL; e++)
 		;
+	rest = arena_printf(ctx->a, "%.*s%s", (int)(b - s), s, e);
 	if (strncmp(b, "mailto:", 7) == 0)
 		b += 7;
 	p->email = arena_strndup(ctx->a, b, (size_t)(e - b));
-	rest = arena_printf(ctx->a, "%.*s%s", (int)(b - s), s, e);
 	/* What is left, less the brackets that held the address. */
 	for (;;) {
 		while (feed_is_space(*rest))
