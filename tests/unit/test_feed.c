@@ -244,8 +244,9 @@ test_base64(void **state)
 	arena_init(&a);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (asprintf(&doc, "<feed xmlns=\"http://www.w3.org/2005/"
-		    "Atom\"><entry><content type=\"application/octet-stream\">%s"
-		    "</content></entry></feed>", cases[i].content) < 0)
+		    "Atom\"><entry><content type=\"application/octet-"
+		    "stream\">%s</content></entry></feed>",
+		    cases[i].content) < 0)
 			fail();
 		assert_int_equal(parse(&f, &a, doc, NULL), 0);
 		if (cases[i].want == NULL)
