@@ -148,6 +148,7 @@ def add_sources(bin_, conf, db, port, n):
 
 def one_size(bin_, nginx, n):
     with tempfile.TemporaryDirectory(prefix="heard-bench-") as d:
+        os.chmod(d, 0o755)  # nginx's workers drop root and must read it
         os.makedirs(os.path.join(d, "www", "f"))
         os.makedirs(os.path.join(d, "tmp"))
         for f in range(n):
@@ -177,10 +178,11 @@ def one_size(bin_, nginx, n):
                 items = con.execute("SELECT count(*) FROM messages"
                                     ).fetchone()[0]
                 con.close()
-                done = items if label == "cold" else n * 20
-                print("%6d feeds %-4s: %7.2f s wall, %9.0f items/s, "
-                      "peak RSS %6.1f MiB, %d items stored"
-                      % (n, label, wall, done / wall, rss / 1024.0, items))
+                rate = ("%9.0f items/s" % (items / wall) if label == "cold"
+                        else "%9.0f feeds/s" % (n / wall))
+                print("%6d feeds %-4s: %7.2f s wall, %s, peak RSS %6.1f "
+                      "MiB, %d items stored"
+                      % (n, label, wall, rate, rss / 1024.0, items))
         finally:
             srv.terminate()
             srv.wait()
