@@ -117,6 +117,12 @@ struct conn_item {
 	const char	*org_hint;	/* ODS code or handle, if one source
 					   covers several organisations */
 	int		 removed;	/* taken down at the source */
+	const char	*meta;		/* JSON object text of what the channel
+					   adds (tags, criticality, a change
+					   signal...), or NULL */
+	const char	*thread_status;	/* status the channel sets for the
+					   thread (open, in_progress, resolved,
+					   closed, hidden), or NULL */
 };
 
 /* The result of one parse. */
@@ -144,6 +150,9 @@ struct conn_reply {
 	const char	*in_reply_to;	/* external id of the item answered */
 	const char	*body;
 	const char	*idempotency_key;	/* stable across retries */
+	const char	*org_code;	/* ODS code of the thread's organisation */
+	const char	*author_name;	/* staff member's name, or NULL */
+	int64_t		 created_at;	/* when it was written (unix UTC) */
 };
 
 /*
@@ -156,6 +165,9 @@ struct connector {
 	const char			*title;
 	const struct conn_setting	*settings;	/* ends with .key NULL */
 	enum conn_reply_mode		 reply_mode;
+	unsigned			 min_gap_ms;	/* at least this long
+					   between two requests to one host
+					   (an API's rate limit); 0 none */
 
 	/* settings -> opaque conf in the arena */
 	void	*(*configure)(struct arena *, const struct conn_settings *,
