@@ -257,6 +257,8 @@ golden_item(struct buf *out, size_t i, const struct conn_item *it)
 	golden_time(out, "  updated_at", it->updated_at);
 	golden_str(out, "  org_hint", it->org_hint);
 	buf_printf(out, "  removed: %d\n", it->removed);
+	golden_str(out, "  meta", it->meta);
+	golden_str(out, "  thread_status", it->thread_status);
 }
 
 static void
