@@ -261,7 +261,7 @@ static int
 date_822_number(const char **pp, struct date_tm *tm)
 {
 	const char *p = *pp;
-	int v, n;
+	int v = 0, n;
 
 	n = date_num(&p, 5, &v);
 	if (*p == ':') {
