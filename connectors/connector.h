@@ -66,6 +66,9 @@ struct conn_request {
 	size_t		 nheaders;
 	const char	*body;		/* NULL for none */
 	size_t		 body_len;
+	unsigned	 min_gap_ms;	/* at least this long after the last
+					   start to the same host; the poller
+					   sets it from the connector's */
 };
 
 /* Adds "Name: value" to a request; -1 if it is full. */

@@ -34,12 +34,18 @@ struct fetch_limits {
 	char	*ca_file;	/* owned or NULL: the system's CAs */
 };
 
-/* One host's share of the caps; lives while a transfer names it. */
+/*
+ * One host's share of the caps. It lives while a transfer names it,
+ * and a paced host a little longer: until its gap has passed, or the
+ * next transfer of a one-at-a-time chain would start at once.
+ */
 struct fetch_host {
 	LIST_ENTRY(fetch_host)	 entry;
 	char			*name;	/* owned; lower case, "" for file:// */
 	long			 running;
 	long			 refs;	/* transfers queued or running */
+	ev_tstamp		 last_start;	/* 0: never paced */
+	ev_tstamp		 hold_until;	/* kept unreferenced until */
 };
 
 /* The ev_io curl asked for on one of its sockets. */
@@ -66,6 +72,8 @@ struct fetch_xfer {
 	size_t			 nheaders;
 	char			*body;		/* owned or NULL */
 	size_t			 body_len;
+	ev_tstamp		 gap;		/* seconds after the host's
+						   last start; 0 none */
 	struct buf		 resp_body;	/* owned; capped at max_body */
 	struct buf		 hdr_buf;	/* owned: name\0value\0... */
 	struct fetch_hdr_at	 hdr_at[FETCH_MAX_HEADERS];
@@ -82,6 +90,8 @@ struct fetch {
 	struct ev_loop		*loop;		/* borrowed */
 	CURLM			*multi;		/* owned */
 	ev_timer		 timer;		/* curl's one time-out */
+	ev_timer		 pace;		/* when a paced transfer may
+						   start */
 	struct fetch_limits	 lim;
 	struct fetch_queue	 waiting;	/* owned, oldest first */
 	struct fetch_queue	 running;	/* owned, on the multi */
@@ -156,12 +166,35 @@ fetch_host_name(const char *url)
 	return name;
 }
 
+static void
+fetch_host_free(struct fetch_host *fh)
+{
+	LIST_REMOVE(fh, entry);
+	free(fh->name);
+	free(fh);
+}
+
+/* Paced hosts nobody names any more, once their gap has passed. */
+static void
+fetch_host_sweep(struct fetch *f)
+{
+	struct fetch_host *fh, *next;
+	ev_tstamp now = ev_now(f->loop);
+
+	for (fh = LIST_FIRST(&f->hosts); fh != NULL; fh = next) {
+		next = LIST_NEXT(fh, entry);
+		if (fh->refs == 0 && fh->hold_until <= now)
+			fetch_host_free(fh);
+	}
+}
+
 static struct fetch_host *
 fetch_host_get(struct fetch *f, const char *url)
 {
 	struct fetch_host *fh;
 	char *name = fetch_host_name(url);
 
+	fetch_host_sweep(f);
 	LIST_FOREACH(fh, &f->hosts, entry) {
 		if (strcmp(fh->name, name) == 0) {
 			free(name);
@@ -176,14 +209,13 @@ fetch_host_get(struct fetch *f, const char *url)
 	return fh;
 }
 
+/* A paced host stays for fetch_host_sweep, so its gap outlives it. */
 static void
 fetch_host_put(struct fetch_host *fh)
 {
-	if (--fh->refs > 0)
+	if (--fh->refs > 0 || fh->hold_until > 0)
 		return;
-	LIST_REMOVE(fh, entry);
-	free(fh->name);
-	free(fh);
+	fetch_host_free(fh);
 }
 
 /* A queued transfer owning a copy of req, so the caller's may go. */
@@ -203,6 +235,7 @@ fetch_xfer_new(const struct conn_request *req)
 		x->body[req->body_len] = '\0';
 		x->body_len = req->body_len;
 	}
+	x->gap = (ev_tstamp)req->min_gap_ms / 1000.0;
 	buf_init(&x->resp_body, 0);	/* capped when it runs */
 	buf_init(&x->hdr_buf, FETCH_MAX_HEADER_BYTES);
 	return x;
@@ -395,7 +428,7 @@ fetch_easy_request(const struct fetch_limits *l, struct fetch_xfer *x)
 
 /* Moves x from the queue onto the multi handle; curl starts it later. */
 static void
-fetch_run(struct fetch *f, struct fetch_xfer *x)
+fetch_run(struct fetch *f, struct fetch_xfer *x, ev_tstamp now)
 {
 	CURLMcode mc;
 
@@ -410,23 +443,72 @@ fetch_run(struct fetch *f, struct fetch_xfer *x)
 	TAILQ_INSERT_TAIL(&f->running, x, entry);
 	f->nrunning++;
 	x->host->running++;
+	x->host->last_start = now;
+	if (x->gap > 0 && now + x->gap > x->host->hold_until)
+		x->host->hold_until = now + x->gap;
 }
 
-/* Starts queued transfers, oldest first, while the caps allow. */
+/*
+ * When x may start by its host's pace: now or later. A gap counts
+ * from the last start, so a chain of one request at a time is paced
+ * as well as a queue of many.
+ */
+static ev_tstamp
+fetch_paced_at(const struct fetch_xfer *x)
+{
+	if (x->gap <= 0 || x->host->last_start == 0)
+		return 0;
+	return x->host->last_start + x->gap;
+}
+
+/* Wakes the pump when the first paced transfer may start; else not. */
+static void
+fetch_pace_arm(struct fetch *f, ev_tstamp wake, ev_tstamp now)
+{
+	ev_timer_stop(f->loop, &f->pace);
+	if (wake == 0)
+		return;
+	/* Never a 0 s timer: a clock that lags would spin the loop. */
+	ev_timer_set(&f->pace, wake - now > 0.001 ? wake - now : 0.001, 0.0);
+	ev_timer_start(f->loop, &f->pace);
+}
+
+/*
+ * Starts queued transfers, oldest first, while the caps allow. One
+ * whose host's gap has not passed waits for the pace timer, and holds
+ * up nobody behind it.
+ */
 static void
 fetch_pump(struct fetch *f)
 {
 	struct fetch_xfer *x, *next;
+	ev_tstamp now, at, wake = 0;
 
+	ev_now_update(f->loop);
+	now = ev_now(f->loop);
 	for (x = TAILQ_FIRST(&f->waiting); x != NULL &&
 	    f->nrunning < f->lim.max_transfers; x = next) {
 		next = TAILQ_NEXT(x, entry);
 		if (x->host->running >= f->lim.per_host)
 			continue;
+		if ((at = fetch_paced_at(x)) > now) {
+			if (wake == 0 || at < wake)
+				wake = at;
+			continue;
+		}
 		TAILQ_REMOVE(&f->waiting, x, entry);
 		f->nwaiting--;
-		fetch_run(f, x);
+		fetch_run(f, x, now);
 	}
+	fetch_pace_arm(f, wake, now);
+}
+
+static void
+fetch_pace_fire(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	fetch_pump(w->data);
 }
 
 static long
@@ -638,6 +720,8 @@ fetch_new(struct heard *h)
 	f->loop = h->loop;
 	ev_init(&f->timer, fetch_timer_fire);
 	f->timer.data = f;
+	ev_init(&f->pace, fetch_pace_fire);
+	f->pace.data = f;
 	TAILQ_INIT(&f->waiting);
 	TAILQ_INIT(&f->running);
 	LIST_INIT(&f->hosts);
@@ -658,6 +742,7 @@ void
 fetch_free(struct fetch *f)
 {
 	struct fetch_sock *fs;
+	struct fetch_host *fh;
 
 	if (f == NULL)
 		return;
@@ -669,6 +754,10 @@ fetch_free(struct fetch *f)
 	while ((fs = LIST_FIRST(&f->socks)) != NULL)
 		fetch_sock_free(f, fs);
 	ev_timer_stop(f->loop, &f->timer);
+	ev_timer_stop(f->loop, &f->pace);
+	/* Paced hosts outlive their transfers. */
+	while ((fh = LIST_FIRST(&f->hosts)) != NULL)
+		fetch_host_free(fh);
 	free(f->lim.user_agent);
 	free(f->lim.ca_file);
 	free(f);

@@ -32,7 +32,10 @@ void		 fetch_free(struct fetch *);
  */
 void		 fetch_reconfigure(struct fetch *, const struct config *);
 /*
- * Queues a transfer; it runs when the global and per-host caps allow.
+ * Queues a transfer; it runs when the global and per-host caps allow,
+ * and not before req->min_gap_ms have passed since the last transfer
+ * to the same host started (an API's rate limit; the wait is a timer
+ * on the loop, and transfers to other hosts go ahead meanwhile).
  * req is copied, so it may be freed on return; arg is borrowed until
  * done is called or the transfer is cancelled. -1 if req has no URL.
  */

@@ -62,6 +62,8 @@ static const struct srv_route {
 	    "Content-Length: 5\r\n" CLOSE, 1, 0, 0 },
 };
 
+static void	srv_seen(struct tsrv *, const char *);
+
 /* Answers by path from the table above. */
 static void
 srv_respond(struct tsrv *s, struct tsrv_conn *c, const char *req)
@@ -70,7 +72,7 @@ srv_respond(struct tsrv *s, struct tsrv_conn *c, const char *req)
 	char path[256], *big;
 	size_t i;
 
-	(void)s;
+	srv_seen(s, req);
 	tsrv_path(req, path, sizeof(path));
 	for (i = 0; i < sizeof(srv_routes) / sizeof(srv_routes[0]); i++)
 		if (strcmp(srv_routes[i].path, path) == 0)
@@ -115,6 +117,7 @@ struct result {
 	int		 redirected;
 	enum conn_err	 code;
 	char		 msg[256];
+	double		 done_at;	/* ev_time() at the callback */
 };
 
 struct t {
@@ -127,7 +130,30 @@ struct t {
 	int		 want;
 	struct result	 res[8];
 	char		 tmp[64];	/* a file for file:// cases */
+	double		 seen[16];	/* ev_time() of each request */
+	char		 seen_host[16][32];	/* its Host header */
+	int		 nseen;
+	int		 chain;		/* requests a chain still makes */
+	unsigned	 gap_ms;	/* the chain's */
+	ev_timer	 later;		/* starts the chain's next request */
+	struct result	*next;		/* what it is for */
 };
+
+/* When each request reached the server, and for which host. */
+static void
+srv_seen(struct tsrv *s, const char *req)
+{
+	struct t *t = s->arg;
+	const char *h = strcasestr(req, "\r\nHost: ");
+
+	if (t->nseen >= (int)(sizeof(t->seen) / sizeof(t->seen[0])))
+		return;
+	t->seen[t->nseen] = ev_time();
+	if (h != NULL)
+		snprintf(t->seen_host[t->nseen], sizeof(t->seen_host[0]),
+		    "%.*s", (int)strcspn(h + 8, ":\r"), h + 8);
+	t->nseen++;
+}
 
 static void
 copy_header(const struct conn_response *r, const char *name, char *dst,
@@ -144,6 +170,7 @@ on_done(void *arg, const struct conn_response *r, const struct conn_error *e)
 	struct result *res = arg;
 
 	res->called++;
+	res->done_at = ev_time();
 	if (++res->t->ndone == res->t->want)
 		ev_break(res->t->loop, EVBREAK_ALL);
 	if (e != NULL) {
@@ -234,6 +261,26 @@ get(struct t *t, const char *path, struct result *res)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", t->srv.port, path);
 	req.url = url;
 	assert_int_equal(fetch_start(t->f, &req, on_done, res), 0);
+}
+
+/* A GET of /ok on host (127.0.0.1 or localhost) asking for a gap. */
+static void
+get_paced_cb(struct t *t, const char *host, unsigned gap_ms,
+    fetch_done_fn done, struct result *res)
+{
+	struct conn_request req = { .method = "GET", .min_gap_ms = gap_ms };
+	char url[256];
+
+	snprintf(url, sizeof(url), "http://%s:%d/ok", host, t->srv.port);
+	req.url = url;
+	assert_int_equal(fetch_start(t->f, &req, done, res), 0);
+}
+
+static void
+get_paced(struct t *t, const char *host, unsigned gap_ms,
+    struct result *res)
+{
+	get_paced_cb(t, host, gap_ms, on_done, res);
 }
 
 static void
@@ -613,6 +660,140 @@ test_start_needs_url(void **state)
 	assert_int_equal(fetch_pending(t->f), 0);
 }
 
+/* Every gap between two arrivals at the server, from the first. */
+static void
+assert_gaps(struct t *t, int from, int n, double min)
+{
+	int i;
+
+	assert_true(t->nseen >= from + n);
+	for (i = from + 1; i < from + n; i++)
+		assert_true(t->seen[i] - t->seen[i - 1] >= min);
+}
+
+/*
+ * Six requests queued at once with a 200 ms gap: the caps would let
+ * them all run together, the pace spreads them over a second, and the
+ * wait is a timer (a busy loop would run many thousand iterations).
+ */
+static void
+test_pace_queue(void **state)
+{
+	struct t *t = *state;
+	unsigned iters = ev_iteration(t->loop);
+	double start = ev_time();
+	int i;
+
+	t->h.cfg.per_host = 8;
+	reconfigure(t);
+	for (i = 0; i < 6; i++)
+		get_paced(t, "127.0.0.1", 200, &t->res[i]);
+	run_until(t, 6);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(t->res[i].status, 200);
+	/* Generous bounds: five gaps of 0.2 s, not a timing benchmark. */
+	assert_true(ev_time() - start >= 0.95);
+	assert_true(ev_time() - start < 10.0);
+	assert_int_equal(t->nseen, 6);
+	assert_gaps(t, 0, 6, 0.15);
+	assert_int_equal(t->srv.max_open, 1);
+	assert_true(ev_iteration(t->loop) - iters < 1000);
+}
+
+static void	on_chain(void *, const struct conn_response *,
+		    const struct conn_error *);
+
+static void
+chain_later_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct t *t = w->data;
+
+	(void)loop;
+	(void)revents;
+	get_paced_cb(t, "127.0.0.1", t->gap_ms, on_chain, t->next);
+}
+
+/* The next request of the chain, 50 ms after this one is done. */
+static void
+on_chain(void *arg, const struct conn_response *r,
+    const struct conn_error *e)
+{
+	struct result *res = arg;
+	struct t *t = res->t;
+
+	on_done(arg, r, e);
+	if (t->chain-- <= 0)
+		return;
+	t->next = res + 1;
+	ev_timer_init(&t->later, chain_later_cb, 0.05, 0.0);
+	t->later.data = t;
+	ev_timer_start(t->loop, &t->later);
+}
+
+/*
+ * The poller's pattern: the next request starts after the last one is
+ * done, so for a while no transfer names the host; the gap must still
+ * count from the last start.
+ */
+static void
+test_pace_chain(void **state)
+{
+	struct t *t = *state;
+	int i;
+
+	t->gap_ms = 300;
+	t->chain = 3;
+	get_paced_cb(t, "127.0.0.1", t->gap_ms, on_chain, &t->res[0]);
+	run_until(t, 4);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(t->res[i].status, 200);
+	assert_gaps(t, 0, 4, 0.25);
+}
+
+/* One host waiting for its gap holds up no other host. */
+static void
+test_pace_other_hosts(void **state)
+{
+	struct t *t = *state;
+	double last = 0;
+	int i, n;
+
+	t->h.cfg.per_host = 8;
+	reconfigure(t);
+	for (i = 0; i < 4; i++)
+		get_paced(t, "127.0.0.1", 400, &t->res[i]);
+	get_paced(t, "localhost", 0, &t->res[4]);
+	run_until(t, 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(t->res[i].status, 200);
+	/* Queued last, done long before the paced ones (1.2 s of gaps). */
+	assert_true(t->res[4].done_at < t->res[2].done_at);
+	assert_true(t->res[3].done_at - t->res[0].done_at >= 1.0);
+	for (i = 0, n = 0; i < t->nseen; i++) {
+		if (strcmp(t->seen_host[i], "127.0.0.1") != 0)
+			continue;
+		if (n++ > 0)
+			assert_true(t->seen[i] - last >= 0.3);
+		last = t->seen[i];
+	}
+	assert_int_equal(n, 4);
+}
+
+/* A gap of 0 paces nothing: the caps alone decide. */
+static void
+test_pace_none(void **state)
+{
+	struct t *t = *state;
+	int i;
+
+	t->h.cfg.per_host = 8;
+	reconfigure(t);
+	for (i = 0; i < 6; i++)
+		get(t, "/hold", &t->res[i]);
+	run_until(t, 6);
+	assert_true(t->srv.max_open > 1);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -638,6 +819,10 @@ main(void)
 		T(test_cancel),
 		T(test_free_with_transfers),
 		T(test_start_needs_url),
+		T(test_pace_queue),
+		T(test_pace_chain),
+		T(test_pace_other_hosts),
+		T(test_pace_none),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
