@@ -290,6 +290,17 @@ poller_defer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	poller_end(job, &job->early);
 }
 
+/* A request on the fetcher, paced as its connector asks. */
+static int
+poller_fetch(struct poller_job *job, const struct conn_request *req)
+{
+	struct conn_request r = *req;
+
+	if (job->conn->min_gap_ms > r.min_gap_ms)
+		r.min_gap_ms = job->conn->min_gap_ms;
+	return fetch_start(job->p->h->fetch, &r, poller_fetched, job);
+}
+
 /* Starts a poll: the connector's first request, on the fetcher. */
 static void
 poller_begin(struct poller *p, struct poller_src *ps)
@@ -308,7 +319,7 @@ poller_begin(struct poller *p, struct poller_src *ps)
 	arena_init(&a);
 	/* Even an early failure ends on the loop, never in the caller. */
 	if (poller_first_request(job, &a, &req, &job->early) == -1 ||
-	    fetch_start(p->h->fetch, &req, poller_fetched, job) == -1) {
+	    poller_fetch(job, &req) == -1) {
 		if (job->early.code == CONN_OK)
 			conn_fail(&job->early, CONN_ERR_CONFIG,
 			    "the connector made a request with no URL");
@@ -383,8 +394,7 @@ poller_next_page(struct poller_job *job, const struct conn_request *next)
 		    poller_name(&job->ps->src, name, sizeof(name)),
 		    job->pages);
 		poller_end(job, NULL);
-	} else if (fetch_start(job->p->h->fetch, next, poller_fetched,
-	    job) == -1) {
+	} else if (poller_fetch(job, next) == -1) {
 		conn_fail(&e, CONN_ERR_MALFORMED, "next page has no URL");
 		poller_end(job, &e);
 	}
