@@ -8,10 +8,12 @@
 #include "connector.h"
 
 extern const struct connector connector_rss;
+extern const struct connector connector_care_connect;
 
 /* The only global: adding a channel is one line here. */
 static const struct connector *const registry[] = {
 	&connector_rss,
+	&connector_care_connect,
 };
 
 const struct connector *
