@@ -81,7 +81,7 @@ static const struct conn_setting care_connect_settings[] = {
 	{ .key = "format", .def = "xml", .help = "xml or json" },
 	{ .key = "service_code",
 	    .help = "only requests of these services (service_code, "
-	    "comma-separated)" },
+	    "comma-separated); the updates list has no such filter" },
 	{ .key = "page_size", .def = "1000",
 	    .help = "most requests the server returns at once; a full "
 	    "page is followed by the older rest of its window" },
