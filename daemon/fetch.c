@@ -39,8 +39,14 @@ struct fetch_limits {
  * and a paced host a little longer: until its gap has passed, or the
  * next transfer of a one-at-a-time chain would start at once.
  */
+struct fetch_xfer;
+TAILQ_HEAD(fetch_queue, fetch_xfer);
+
 struct fetch_host {
 	LIST_ENTRY(fetch_host)	 entry;
+	TAILQ_ENTRY(fetch_host)	 wentry;	/* in fetch.busy while it
+						   has transfers waiting */
+	struct fetch_queue	 waiting;	/* owned, oldest first */
 	char			*name;	/* owned; lower case, "" for file:// */
 	long			 running;
 	long			 refs;	/* transfers queued or running */
@@ -84,8 +90,11 @@ struct fetch_xfer {
 	void			*arg;		/* borrowed */
 };
 
-TAILQ_HEAD(fetch_queue, fetch_xfer);
-
+/*
+ * Waiting transfers queue per host, and the hosts with any waiting
+ * queue in fetch.busy, so starting the next transfer costs no more
+ * than the hosts that are at their cap, not every queued transfer.
+ */
 struct fetch {
 	struct ev_loop		*loop;		/* borrowed */
 	CURLM			*multi;		/* owned */
@@ -93,7 +102,8 @@ struct fetch {
 	ev_timer		 pace;		/* when a paced transfer may
 						   start */
 	struct fetch_limits	 lim;
-	struct fetch_queue	 waiting;	/* owned, oldest first */
+	TAILQ_HEAD(, fetch_host) busy;		/* borrowed: hosts with
+						   transfers waiting */
 	struct fetch_queue	 running;	/* owned, on the multi */
 	long			 nrunning;
 	size_t			 nwaiting;
@@ -203,6 +213,7 @@ fetch_host_get(struct fetch *f, const char *url)
 		}
 	}
 	fh = xcalloc(1, sizeof(*fh));
+	TAILQ_INIT(&fh->waiting);
 	fh->name = name;
 	fh->refs = 1;
 	LIST_INSERT_HEAD(&f->hosts, fh, entry);
@@ -260,6 +271,28 @@ fetch_xfer_free(struct fetch_xfer *x)
 	free(x);
 }
 
+static void
+fetch_enqueue(struct fetch *f, struct fetch_xfer *x)
+{
+	struct fetch_host *fh = x->host;
+
+	if (TAILQ_EMPTY(&fh->waiting))
+		TAILQ_INSERT_TAIL(&f->busy, fh, wentry);
+	TAILQ_INSERT_TAIL(&fh->waiting, x, entry);
+	f->nwaiting++;
+}
+
+static void
+fetch_unqueue(struct fetch *f, struct fetch_xfer *x)
+{
+	struct fetch_host *fh = x->host;
+
+	TAILQ_REMOVE(&fh->waiting, x, entry);
+	f->nwaiting--;
+	if (TAILQ_EMPTY(&fh->waiting))
+		TAILQ_REMOVE(&f->busy, fh, wentry);
+}
+
 /* Takes x off whichever list holds it and frees it, calling nobody. */
 static void
 fetch_drop(struct fetch *f, struct fetch_xfer *x)
@@ -269,10 +302,8 @@ fetch_drop(struct fetch *f, struct fetch_xfer *x)
 		TAILQ_REMOVE(&f->running, x, entry);
 		f->nrunning--;
 		x->host->running--;
-	} else {
-		TAILQ_REMOVE(&f->waiting, x, entry);
-		f->nwaiting--;
-	}
+	} else
+		fetch_unqueue(f, x);
 	fetch_xfer_free(x);
 }
 
@@ -474,31 +505,45 @@ fetch_pace_arm(struct fetch *f, ev_tstamp wake, ev_tstamp now)
 }
 
 /*
- * Starts queued transfers, oldest first, while the caps allow. One
- * whose host's gap has not passed waits for the pace timer, and holds
- * up nobody behind it.
+ * Starts one host's queued transfers, oldest first, while the caps
+ * allow; returns when its head may start by its pace (0: not paced).
+ */
+static ev_tstamp
+fetch_pump_host(struct fetch *f, struct fetch_host *fh, ev_tstamp now)
+{
+	struct fetch_xfer *x;
+	ev_tstamp at;
+
+	while ((x = TAILQ_FIRST(&fh->waiting)) != NULL &&
+	    fh->running < f->lim.per_host &&
+	    f->nrunning < f->lim.max_transfers) {
+		if ((at = fetch_paced_at(x)) > now)
+			return at;
+		fetch_unqueue(f, x);
+		fetch_run(f, x, now);
+	}
+	return 0;
+}
+
+/*
+ * Starts queued transfers host by host while the caps allow. A host
+ * whose gap has not passed waits for the pace timer and holds up no
+ * other host.
  */
 static void
 fetch_pump(struct fetch *f)
 {
-	struct fetch_xfer *x, *next;
+	struct fetch_host *fh, *next;
 	ev_tstamp now, at, wake = 0;
 
 	ev_now_update(f->loop);
 	now = ev_now(f->loop);
-	for (x = TAILQ_FIRST(&f->waiting); x != NULL &&
-	    f->nrunning < f->lim.max_transfers; x = next) {
-		next = TAILQ_NEXT(x, entry);
-		if (x->host->running >= f->lim.per_host)
-			continue;
-		if ((at = fetch_paced_at(x)) > now) {
-			if (wake == 0 || at < wake)
-				wake = at;
-			continue;
-		}
-		TAILQ_REMOVE(&f->waiting, x, entry);
-		f->nwaiting--;
-		fetch_run(f, x, now);
+	for (fh = TAILQ_FIRST(&f->busy); fh != NULL &&
+	    f->nrunning < f->lim.max_transfers; fh = next) {
+		next = TAILQ_NEXT(fh, wentry);	/* fh may leave busy */
+		if ((at = fetch_pump_host(f, fh, now)) > 0 &&
+		    (wake == 0 || at < wake))
+			wake = at;
 	}
 	fetch_pace_arm(f, wake, now);
 }
@@ -722,7 +767,7 @@ fetch_new(struct heard *h)
 	f->timer.data = f;
 	ev_init(&f->pace, fetch_pace_fire);
 	f->pace.data = f;
-	TAILQ_INIT(&f->waiting);
+	TAILQ_INIT(&f->busy);
 	TAILQ_INIT(&f->running);
 	LIST_INIT(&f->hosts);
 	LIST_INIT(&f->socks);
@@ -748,8 +793,8 @@ fetch_free(struct fetch *f)
 		return;
 	while (!TAILQ_EMPTY(&f->running))
 		fetch_drop(f, TAILQ_FIRST(&f->running));
-	while (!TAILQ_EMPTY(&f->waiting))
-		fetch_drop(f, TAILQ_FIRST(&f->waiting));
+	while (!TAILQ_EMPTY(&f->busy))
+		fetch_drop(f, TAILQ_FIRST(&TAILQ_FIRST(&f->busy)->waiting));
 	curl_multi_cleanup(f->multi);
 	while ((fs = LIST_FIRST(&f->socks)) != NULL)
 		fetch_sock_free(f, fs);
@@ -784,8 +829,7 @@ fetch_start(struct fetch *f, const struct conn_request *req,
 	x->done = done;
 	x->arg = arg;
 	x->host = fetch_host_get(f, x->url);
-	TAILQ_INSERT_TAIL(&f->waiting, x, entry);
-	f->nwaiting++;
+	fetch_enqueue(f, x);
 	fetch_pump(f);
 	return 0;
 }
@@ -810,10 +854,14 @@ fetch_cancel_in(struct fetch *f, struct fetch_queue *q, void *arg)
 size_t
 fetch_cancel(struct fetch *f, void *arg)
 {
+	struct fetch_host *fh, *next;
 	size_t n;
 
 	n = fetch_cancel_in(f, &f->running, arg);
-	n += fetch_cancel_in(f, &f->waiting, arg);
+	for (fh = TAILQ_FIRST(&f->busy); fh != NULL; fh = next) {
+		next = TAILQ_NEXT(fh, wentry);	/* fh may leave busy */
+		n += fetch_cancel_in(f, &fh->waiting, arg);
+	}
 	if (n > 0)
 		fetch_pump(f);
 	return n;
