@@ -56,7 +56,7 @@ struct poller_job {
 
 struct poller {
 	struct heard		*h;	/* borrowed */
-	TAILQ_HEAD(, poller_src) srcs;	/* owned, by id */
+	TAILQ_HEAD(poller_srcs, poller_src) srcs;	/* owned, by id */
 	size_t			 nsrcs;
 	ev_periodic		 tick;	/* at the earliest due source */
 	int			 running;	/* started, not stopped */
@@ -251,6 +251,28 @@ poller_arm(struct poller *p)
 	ev_periodic_start(p->h->loop, &p->tick);
 }
 
+/*
+ * After one source's poll: only its own next poll can be earlier than
+ * the armed one, so a full scan is needed only when nothing is armed.
+ * This keeps a cycle over n sources linear, not n squared.
+ */
+static void
+poller_rearm(struct poller *p, const struct poller_src *ps)
+{
+	if (!p->running)
+		return;
+	if (!ev_is_active(&p->tick)) {
+		poller_arm(p);
+		return;
+	}
+	if (ps->src.paused || ps->stale ||
+	    (ev_tstamp)ps->src.next_poll >= ev_periodic_at(&p->tick))
+		return;
+	ev_periodic_stop(p->h->loop, &p->tick);
+	ev_periodic_set(&p->tick, (ev_tstamp)ps->src.next_poll, 0.0, NULL);
+	ev_periodic_start(p->h->loop, &p->tick);
+}
+
 /* Detaches and frees the job; then tells whoever waited, and re-arms. */
 static void
 poller_end(struct poller_job *job, const struct conn_error *e)
@@ -274,10 +296,11 @@ poller_end(struct poller_job *job, const struct conn_error *e)
 	p->busy--;
 	free(job);
 	if (ps->stale)
-		poller_refresh(p, ps);
+		ps = poller_refresh(p, ps);	/* NULL: deleted meanwhile */
 	if (done != NULL)
 		done(arg, id, e == NULL, e != NULL ? why : NULL);
-	poller_arm(p);
+	if (ps != NULL)
+		poller_rearm(p, ps);
 }
 
 static void
@@ -573,15 +596,16 @@ poller_find(struct poller *p, int64_t id)
 static struct poller_src *
 poller_load(struct poller *p, int64_t id)
 {
-	struct poller_src *ps;
+	struct poller_src *ps = TAILQ_LAST(&p->srcs, poller_srcs);
 	struct source row;
 
 	if (sources_get(p->h->store, id, &row) != 1)
 		return NULL;
-	TAILQ_FOREACH(ps, &p->srcs, entry)
-		if (ps->src.id > id)
-			break;
-	return poller_add(p, &row, ps);
+	/* Ids mostly come in order: look from the end. */
+	while (ps != NULL && ps->src.id > id)
+		ps = TAILQ_PREV(ps, poller_srcs, entry);
+	return poller_add(p, &row, ps != NULL ? TAILQ_NEXT(ps, entry) :
+	    TAILQ_FIRST(&p->srcs));
 }
 
 struct poller *
@@ -654,6 +678,26 @@ poller_poll_now(struct poller *p, int64_t id, poller_done_fn done,
 	if (ps->job == NULL)
 		poller_begin(p, ps);
 	return 0;
+}
+
+int
+poller_poll_all(struct poller *p, poller_done_fn done, void *arg)
+{
+	struct poller_src *ps;
+	int n = 0;
+
+	if (p->stopping || poller_sync(p) == -1)
+		return -1;
+	TAILQ_FOREACH(ps, &p->srcs, entry) {
+		if (ps->src.paused || ps->done != NULL)
+			continue;
+		ps->done = done;
+		ps->done_arg = arg;
+		if (ps->job == NULL)
+			poller_begin(p, ps);
+		n++;
+	}
+	return n;
 }
 
 int

@@ -42,6 +42,11 @@ void		 poller_reload(struct poller *);
  */
 int		 poller_poll_now(struct poller *, int64_t source_id,
 		    poller_done_fn, void *arg);
+/*
+ * Polls every unpaused source now, in one pass over the store; done is
+ * called once per source. Returns how many were started, or -1.
+ */
+int		 poller_poll_all(struct poller *, poller_done_fn, void *arg);
 /* Polls in flight, transfers and ingests (SIGTERM waits for them). */
 int		 poller_busy(const struct poller *);
 /*
