@@ -8,11 +8,13 @@
 #include "connector.h"
 
 extern const struct connector connector_rss;
+extern const struct connector connector_care_opinion;
 extern const struct connector connector_care_connect;
 
 /* The only global: adding a channel is one line here. */
 static const struct connector *const registry[] = {
 	&connector_rss,
+	&connector_care_opinion,
 	&connector_care_connect,
 };
 
