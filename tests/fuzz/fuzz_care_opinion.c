@@ -1,0 +1,373 @@
+/*
+ * fuzz_care_opinion: the care-opinion connector's parse and poll on
+ * arbitrary bytes.
+ *
+ * The first byte picks what the rest is: a response (a bare 200 body,
+ * or a whole "HTTP/..." response as in the .http golden cases) to the
+ * request one of several cursors names; a saved cursor itself; or the
+ * Markdown body of a story. Whatever comes out must hold up: items
+ * well formed and bounded, the cursor JSON, and the next request the
+ * very one that cursor names when polled. Anything else aborts.
+ *
+ * Built for libFuzzer with HEARD_FUZZ; otherwise FUZZ_REPLAY adds a
+ * main() that runs every file under the given directories once.
+ */
+#include <ctype.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef FUZZ_REPLAY
+#include <ftw.h>
+#endif
+
+#include <jansson.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "connector.h"
+
+#define FUZZ_MAX_HEADERS	16
+#define FUZZ_BASE		"https://fuzz.example.org/api/v2"
+#define FUZZ_WEB		"https://fuzz.example.org/"
+
+extern const struct connector connector_care_opinion;
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* Cursors naming each kind of request the connector makes. */
+static const char *const fuzz_cursors[] = {
+	NULL,
+	"{\"nacs\":\"RXX\",\"since\":\"2026-03-17T08:05:00Z\","
+	    "\"rsince\":\"2026-11-17T09:00:00Z\","
+	    "\"scan_at\":\"2026-11-17T09:00:00Z\"}",
+	"{\"nacs\":\"RXX\",\"pass\":{\"phase\":\"ops\",\"skip\":1,"
+	    "\"queue\":[{\"op\":{\"id\":\"1\",\"title\":\"t\"},"
+	    "\"full\":true},{\"op\":{\"id\":\"2\"},\"full\":false}]}}",
+	"{\"nacs\":\"RXX\",\"pass\":{\"phase\":\"ops\",\"skip\":1,"
+	    "\"queue\":[{\"op\":{\"id\":\"1\"},\"full\":true,\"hs\":[]}]}}",
+	"{\"nacs\":\"RXX\",\"pass\":{\"phase\":\"scan\",\"skip\":1,"
+	    "\"queue\":[{\"op\":{\"id\":\"1\"},\"full\":true,\"hs\":[],"
+	    "\"tags\":[]}]},\"scan\":{\"skip\":0}}",
+	"{\"nacs\":\"RXX\",\"rsince\":\"2026-11-17T09:00:00Z\","
+	    "\"pass\":{\"phase\":\"resp\",\"skip\":0,\"queue\":[],"
+	    "\"after\":\"2026-11-17T09:00:00Z\"}}",
+	"{\"nacs\":\"RXX\",\"pass\":{\"phase\":\"resp\",\"skip\":2,"
+	    "\"queue\":[{\"resp\":{\"id\":\"9\"},\"of\":\"1\"},"
+	    "{\"resp\":{\"id\":\"10\"},\"of\":\"2\"}]}}",
+	"{\"nacs\":\"RXX\",\"scan_at\":\"2026-01-01T00:00:00Z\","
+	    "\"rsince\":\"2026-11-17T09:00:00Z\",\"pass\":{\"phase\":"
+	    "\"resp\",\"skip\":0,\"queue\":[]}}",
+};
+#define FUZZ_NCURSORS	(sizeof(fuzz_cursors) / sizeof(fuzz_cursors[0]))
+
+static const char fuzz_listing[] =
+    "[{\"id\":1,\"title\":\"t\",\"dateOfPublication\":"
+    "\"2026-03-17T08:05:00Z\",\"tags\":[],\"healthServices\":[]}]";
+
+struct fuzz_resp {
+	struct conn_response	r;
+	struct conn_header	hdr[FUZZ_MAX_HEADERS];
+	char			*copy;	/* owned: NUL-terminated input */
+};
+
+static void
+fuzz_check(int ok, const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "fuzz_care_opinion: broken invariant: %s\n",
+		    what);
+		abort();
+	}
+}
+
+/* Text a reader sees: no controls (but newline in bodies), bounded. */
+static void
+fuzz_text(const char *s, size_t max, int lines, const char *what)
+{
+	size_t i, n;
+
+	if (s == NULL)
+		return;
+	n = strlen(s);
+	fuzz_check(n > 0 && n <= max, what);
+	for (i = 0; i < n; i++)
+		fuzz_check((unsigned char)s[i] >= 0x20 ||
+		    (lines && s[i] == '\n'), what);
+}
+
+static void
+fuzz_id(const char *s, const char *what)
+{
+	size_t i, n = strlen(s);
+
+	fuzz_check(n > 0 && n <= 40, what);
+	for (i = 0; i < n; i++)
+		fuzz_check(isalnum((unsigned char)s[i]) || s[i] == '-' ||
+		    s[i] == '_', what);
+}
+
+static void
+fuzz_json_object(const char *s, const char *what)
+{
+	json_t *v;
+
+	if (s == NULL)
+		return;
+	v = json_loads(s, 0, NULL);
+	fuzz_check(json_is_object(v), what);
+	json_decref(v);
+}
+
+static void
+fuzz_item(const void *conf, const struct conn_item *it, struct arena *a)
+{
+	int story = strncmp(it->external_id, "op:", 3) == 0;
+	const char *h;
+	size_t i;
+
+	fuzz_check(story || strncmp(it->external_id, "resp:", 5) == 0,
+	    "external_id");
+	fuzz_id(it->external_id + (story ? 3 : 5), "external_id");
+	fuzz_check(it->thread_key != NULL &&
+	    strncmp(it->thread_key, "op:", 3) == 0, "thread_key");
+	fuzz_id(it->thread_key + 3, "thread_key");
+	fuzz_check(story ? it->dir == ITEM_IN && it->parent_id == NULL &&
+	    strcmp(it->thread_key, it->external_id) == 0 :
+	    it->dir == ITEM_OUT && it->parent_id != NULL &&
+	    strcmp(it->parent_id, it->thread_key) == 0, "direction");
+	fuzz_text(it->title, 500, 0, "title");
+	fuzz_text(it->body, 64 * 1024, 1, "body");
+	fuzz_text(it->channel_status, 200, 0, "channel_status");
+	fuzz_check(it->url != NULL && strncmp(it->url, FUZZ_WEB,
+	    strlen(FUZZ_WEB)) == 0, "url");
+	fuzz_check(it->rating == ITEM_NO_RATING, "rating");
+	if (it->org_hint != NULL) {
+		fuzz_check(strlen(it->org_hint) <= 32, "org_hint");
+		for (i = 0; it->org_hint[i] != '\0'; i++)
+			fuzz_check(isdigit((unsigned char)it->org_hint[i]) ||
+			    isupper((unsigned char)it->org_hint[i]),
+			    "org_hint");
+	}
+	fuzz_json_object(it->meta, "meta");
+	h = connector_care_opinion.handoff_url(conf, it->thread_key, a);
+	fuzz_check(h != NULL && strncmp(h, FUZZ_WEB, strlen(FUZZ_WEB)) == 0,
+	    "handoff_url");
+}
+
+static void
+fuzz_request(const struct conn_request *r, const char *what)
+{
+	fuzz_check(r->url != NULL && strncmp(r->url, FUZZ_BASE "/",
+	    strlen(FUZZ_BASE) + 1) == 0, what);
+	fuzz_check(r->nheaders >= 1 && strcmp(r->headers[0],
+	    "Authorization: SUBSCRIPTION_KEY fuzz-key") == 0, what);
+}
+
+/* The saved cursor must name the very request the batch asks next. */
+static void
+fuzz_batch(const void *conf, const struct conn_batch *b, struct arena *a)
+{
+	struct conn_request again;
+	struct conn_error e;
+	size_t i;
+
+	fuzz_check(b->nitems <= 100 * 101, "nitems");
+	for (i = 0; i < b->nitems; i++)
+		fuzz_item(conf, &b->items[i], a);
+	fuzz_check(b->cursor != NULL, "cursor");
+	fuzz_json_object(b->cursor, "cursor");
+	if (b->next == NULL)
+		return;
+	fuzz_request(b->next, "next");
+	memset(&e, 0, sizeof(e));
+	fuzz_check(connector_care_opinion.poll(conf, b->cursor, a, &again,
+	    &e) == 0, "poll the saved cursor");
+	fuzz_check(strcmp(again.url, b->next->url) == 0, "cursor names next");
+}
+
+/* "HTTP/1.1 200 OK", headers, blank line, body; cut in place. */
+static void
+fuzz_http(struct fuzz_resp *fr, char *p, char *end)
+{
+	char *nl, *colon;
+
+	fr->r.status = strtol(p + strcspn(p, " "), NULL, 10);
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		*nl = '\0';
+		if (nl > p && nl[-1] == '\r')
+			nl[-1] = '\0';
+		if (*p == '\0' && p != fr->copy) {
+			p = nl + 1;
+			break;
+		}
+		if ((colon = strchr(p, ':')) != NULL &&
+		    fr->r.nheaders < FUZZ_MAX_HEADERS && p != fr->copy) {
+			*colon = '\0';
+			fr->hdr[fr->r.nheaders].name = p;
+			fr->hdr[fr->r.nheaders++].value = colon + 1 +
+			    strspn(colon + 1, " \t");
+		}
+		p = nl + 1;
+	}
+	fr->r.body = p;
+	fr->r.body_len = (size_t)(end - p);
+}
+
+static void
+fuzz_response(struct fuzz_resp *fr, const uint8_t *data, size_t size)
+{
+	memset(fr, 0, sizeof(*fr));
+	fr->copy = malloc(size + 1);
+	fuzz_check(fr->copy != NULL, "malloc");
+	memcpy(fr->copy, data, size);
+	fr->copy[size] = '\0';
+	fr->r.headers = fr->hdr;
+	fr->r.effective_url = FUZZ_BASE "/opinions";
+	if (size > 5 && memcmp(data, "HTTP/", 5) == 0) {
+		fuzz_http(fr, fr->copy, fr->copy + size);
+		return;
+	}
+	fr->r.status = 200;
+	fr->r.body = fr->copy;
+	fr->r.body_len = size;
+}
+
+/* A story listing whose one story has the input as its body. */
+static char *
+fuzz_story(const uint8_t *data, size_t size)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 0);
+	buf_puts(&b, "[{\"id\":7,\"tags\":[],\"healthservices\":[],"
+	    "\"body\":\"");
+	for (i = 0; i < size; i++) {
+		if (data[i] == '"' || data[i] == '\\')
+			buf_printf(&b, "\\%c", data[i]);
+		else if (data[i] < 0x20)
+			buf_printf(&b, "\\u%04x", data[i]);
+		else
+			buf_append(&b, &data[i], 1);
+	}
+	buf_puts(&b, "\"}]");
+	return b.data;
+}
+
+static void
+fuzz_parse(const void *conf, const char *cursor, struct fuzz_resp *fr,
+    struct arena *a)
+{
+	struct conn_request req;
+	struct conn_batch b;
+	struct conn_error e;
+
+	memset(&e, 0, sizeof(e));
+	fuzz_check(connector_care_opinion.poll(conf, cursor, a, &req,
+	    &e) == 0, "poll");
+	fuzz_request(&req, "request");
+	memset(&b, 0, sizeof(b));
+	if (connector_care_opinion.parse(conf, cursor, &fr->r, a, &b,
+	    &e) == 0)
+		fuzz_batch(conf, &b, a);
+	else
+		fuzz_check(e.code != CONN_OK && e.msg[0] != '\0', "error");
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct conn_kv kv[] = {
+		{ "url", FUZZ_BASE "/" },
+		{ "subscription_key", "fuzz-key" },
+		{ "nacs", "RXX,ryy" },
+		{ "take", "3" },
+	};
+	struct conn_settings set = { kv, sizeof(kv) / sizeof(kv[0]) };
+	struct fuzz_resp fr;
+	struct conn_error e;
+	struct arena a;
+	const void *conf;
+	char *text = NULL;
+	size_t mode;
+
+	if (size == 0)
+		return 0;
+	mode = data[0] % (FUZZ_NCURSORS + 2);
+	arena_init(&a);
+	memset(&e, 0, sizeof(e));
+	conf = connector_care_opinion.configure(&a, &set, &e);
+	fuzz_check(conf != NULL, "configure");
+	if (mode < FUZZ_NCURSORS) {
+		fuzz_response(&fr, data + 1, size - 1);
+		fuzz_parse(conf, fuzz_cursors[mode], &fr, &a);
+	} else if (mode == FUZZ_NCURSORS) {
+		text = strndup((const char *)data + 1, size - 1);
+		fuzz_response(&fr, (const uint8_t *)fuzz_listing,
+		    sizeof(fuzz_listing) - 1);
+		fuzz_parse(conf, text, &fr, &a);
+	} else {
+		text = fuzz_story(data + 1, size - 1);
+		fuzz_response(&fr, (const uint8_t *)text, strlen(text));
+		fuzz_parse(conf, fuzz_cursors[1], &fr, &a);
+	}
+	free(text);
+	free(fr.copy);
+	arena_free(&a);
+	return 0;
+}
+
+#ifdef FUZZ_REPLAY
+static size_t fuzz_files;
+
+/* Each file once as it is, and once under every mode. */
+static int
+fuzz_replay_file(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	FILE *fp;
+	uint8_t *buf;
+	size_t n, m;
+
+	(void)ftw;
+	if (type != FTW_F)
+		return 0;
+	if ((fp = fopen(path, "rb")) == NULL) {
+		perror(path);
+		return 1;
+	}
+	buf = malloc((size_t)st->st_size + 1);
+	n = buf != NULL ? fread(buf + 1, 1, (size_t)st->st_size, fp) : 0;
+	fclose(fp);
+	if (buf == NULL || n != (size_t)st->st_size) {
+		fprintf(stderr, "%s: cannot read\n", path);
+		free(buf);
+		return 1;
+	}
+	LLVMFuzzerTestOneInput(buf + 1, n);
+	for (m = 0; m < FUZZ_NCURSORS + 2; m++) {
+		buf[0] = (uint8_t)m;
+		LLVMFuzzerTestOneInput(buf, n + 1);
+	}
+	free(buf);
+	fuzz_files++;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (nftw(argv[i], fuzz_replay_file, 16, FTW_PHYS) != 0) {
+			fprintf(stderr, "%s: replay failed\n", argv[i]);
+			return 1;
+		}
+	printf("fuzz_care_opinion: %zu inputs replayed\n", fuzz_files);
+	return fuzz_files == 0;
+}
+#endif
