@@ -193,6 +193,12 @@ struct connector {
 	/* optional: a handoff task's link (where the provider responds) */
 	const char *(*handoff_url)(const void *conf, const char *thread_key,
 		    struct arena *);
+	/*
+	 * 1 if the channel makes one reply of two posts with the same
+	 * idempotency_key: a post cut short (a stop, a time-out) is then
+	 * sent again; otherwise it waits for a person to check.
+	 */
+	int	 idempotent_replies;
 };
 
 #endif
