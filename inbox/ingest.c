@@ -14,6 +14,7 @@
 #include "orgs.h"
 #include "sources.h"
 #include "store.h"
+#include "tasks.h"
 #include "xmalloc.h"
 
 #define INGEST_HASH_LEN		32	/* SHA-256 */
@@ -23,7 +24,7 @@
 /* The texts of an item, repaired to UTF-8 where they were not. */
 enum ingest_text {
 	IT_EXT, IT_KEY, IT_PARENT, IT_AUTHOR, IT_HANDLE, IT_TITLE, IT_BODY,
-	IT_URL, IT_STATUS, IT_NTEXT
+	IT_URL, IT_STATUS, IT_META, IT_THREAD_STATUS, IT_NTEXT
 };
 
 /* One item, ready for the tables. */
@@ -38,6 +39,16 @@ struct ingest_msg {
 	unsigned char	 hash[INGEST_HASH_LEN];
 };
 
+/* Where an item went: its message and thread, and what was written. */
+struct ingest_row {
+	int64_t		 id;		/* message */
+	int64_t		 thread;
+	int		 changed;	/* content differs from the stored */
+	int		 removed;	/* stored as removed at source */
+	int		 added;		/* a new message */
+	int		 written;	/* added, edited or newly removed */
+};
+
 /* One batch being stored. */
 struct ingest_ctx {
 	struct store		*s;	/* borrowed */
@@ -49,14 +60,22 @@ struct ingest_ctx {
 	size_t			 errlen;
 };
 
+/*
+ * An item's meta as stored: a JSON object (minified), or NULL for
+ * anything else, so a connector's slip loses the extras, not the batch.
+ */
+#define INGEST_META(p) \
+    "CASE WHEN json_valid(" p ") THEN" \
+    " CASE WHEN json_type(" p ") = 'object' THEN json(" p ") END END"
+
 static const char ingest_sql_find[] =
-    "SELECT id, content_hash, removed_at_source FROM messages"
+    "SELECT id, content_hash, removed_at_source, thread_id FROM messages"
     " WHERE connector = ?1 AND external_id = ?2 AND org_id = ?3";
 static const char ingest_sql_edit[] =
     "UPDATE messages SET direction = ?2, parent_external_id = ?3,"
     " author_name = ?4, author_handle = ?5, title = ?6, body = ?7,"
     " url = ?8, rating = ?9, channel_status = ?10, updated_at = ?11,"
-    " content_hash = ?12 WHERE id = ?1";
+    " content_hash = ?12, meta = " INGEST_META("?13") " WHERE id = ?1";
 static const char ingest_sql_removed[] =
     "UPDATE messages SET removed_at_source = ?2, hidden = 1,"
     " hidden_reason = coalesce(hidden_reason, 'removed at source')"
@@ -74,9 +93,9 @@ static const char ingest_sql_insert[] =
     "INSERT INTO messages (thread_id, org_id, source_id, connector,"
     " external_id, direction, parent_external_id, author_name,"
     " author_handle, title, body, url, rating, channel_status,"
-    " created_at, updated_at, first_seen_at, content_hash)"
+    " created_at, updated_at, first_seen_at, content_hash, meta)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-    " ?14, ?15, ?16, ?17, ?18)";
+    " ?14, ?15, ?16, ?17, ?18, " INGEST_META("?19") ")";
 /*
  * A new message from the public reopens a thread staff had resolved
  * or closed: the patient has more to say. Hidden threads stay hidden.
@@ -91,6 +110,14 @@ static const char ingest_sql_touch[] =
     "  THEN 'open' ELSE status END,"
     " subject = CASE WHEN subject = '' THEN ?4 ELSE subject END,"
     " updated_at = ?5 WHERE id = ?1";
+/*
+ * The channel's own word on the thread (an Open311 request closed, a
+ * post held as abusive), applied when the item carrying it is new or
+ * changed, so a status staff set since is not undone at every poll.
+ */
+static const char ingest_sql_status[] =
+    "UPDATE threads SET status = ?2, updated_at = ?3"
+    " WHERE id = ?1 AND status <> ?2";
 static const char ingest_sql_cursor[] =
     "UPDATE sources SET cursor = ?2 WHERE id = ?1";
 static const char ingest_sql_healthy[] =
@@ -160,6 +187,11 @@ ingest_hash(struct ingest_ctx *c, struct ingest_msg *m)
 		ingest_hash_field(c->md, m->t[parts[i]]);
 	snprintf(rating, sizeof(rating), "%d", m->rating);
 	ingest_hash_field(c->md, rating);
+	/* Only when set: hashes stored before these fields stay valid. */
+	if (m->t[IT_META] != NULL)
+		ingest_hash_field(c->md, m->t[IT_META]);
+	if (m->t[IT_THREAD_STATUS] != NULL)
+		ingest_hash_field(c->md, m->t[IT_THREAD_STATUS]);
 	if (EVP_DigestFinal_ex(c->md, m->hash, &len) != 1 ||
 	    len != INGEST_HASH_LEN)
 		return -1;
@@ -184,7 +216,8 @@ ingest_msg_make(struct ingest_ctx *c, const struct conn_item *it,
 		[IT_PARENT] = it->parent_id, [IT_AUTHOR] = it->author_name,
 		[IT_HANDLE] = it->author_handle, [IT_TITLE] = it->title,
 		[IT_BODY] = it->body, [IT_URL] = it->url,
-		[IT_STATUS] = it->channel_status,
+		[IT_STATUS] = it->channel_status, [IT_META] = it->meta,
+		[IT_THREAD_STATUS] = it->thread_status,
 	};
 	int i;
 
@@ -390,7 +423,8 @@ ingest_touch(struct ingest_ctx *c, int64_t thread,
 }
 
 static int
-ingest_new(struct ingest_ctx *c, const struct ingest_msg *m)
+ingest_new(struct ingest_ctx *c, const struct ingest_msg *m,
+    struct ingest_row *row)
 {
 	sqlite3_stmt *q;
 	int64_t thread;
@@ -408,7 +442,13 @@ ingest_new(struct ingest_ctx *c, const struct ingest_msg *m)
 	sqlite3_bind_int64(q, 16, m->updated);
 	sqlite3_bind_int64(q, 17, c->now);
 	sqlite3_bind_blob(q, 18, m->hash, INGEST_HASH_LEN, SQLITE_STATIC);
-	if (ingest_done(q) == -1 || ingest_touch(c, thread, m) == -1)
+	store_bind_text(q, 19, m->t[IT_META]);
+	if (ingest_done(q) == -1)
+		return -1;
+	row->id = sqlite3_last_insert_rowid(store_db(c->s));
+	row->thread = thread;
+	row->added = row->written = 1;
+	if (ingest_touch(c, thread, m) == -1)
 		return -1;
 	c->st.new_items++;
 	return 0;
@@ -417,11 +457,11 @@ ingest_new(struct ingest_ctx *c, const struct ingest_msg *m)
 /* A message seen before: removed, edited, or as it was. */
 static int
 ingest_seen(struct ingest_ctx *c, const struct conn_item *it,
-    const struct ingest_msg *m, int64_t id, int changed, int removed)
+    const struct ingest_msg *m, struct ingest_row *row)
 {
 	sqlite3_stmt *q;
 
-	if (it->removed && removed) {
+	if ((it->removed && row->removed) || (!it->removed && !row->changed)) {
 		c->st.unchanged_items++;
 		return 0;
 	}
@@ -429,31 +469,30 @@ ingest_seen(struct ingest_ctx *c, const struct conn_item *it,
 		/* Kept and hidden, never deleted: staff may need it. */
 		if ((q = store_stmt(c->s, ingest_sql_removed)) == NULL)
 			return -1;
-		sqlite3_bind_int64(q, 1, id);
+		sqlite3_bind_int64(q, 1, row->id);
 		sqlite3_bind_int64(q, 2, c->now);
-	} else if (changed) {
+	} else {
 		if ((q = store_stmt(c->s, ingest_sql_edit)) == NULL)
 			return -1;
-		sqlite3_bind_int64(q, 1, id);
+		sqlite3_bind_int64(q, 1, row->id);
 		ingest_bind_content(q, 2, m);
 		sqlite3_bind_int64(q, 11, it->updated_at > 0 ?
 		    it->updated_at : c->now);
 		sqlite3_bind_blob(q, 12, m->hash, INGEST_HASH_LEN,
 		    SQLITE_STATIC);
-	} else {
-		c->st.unchanged_items++;
-		return 0;
+		store_bind_text(q, 13, m->t[IT_META]);
 	}
 	if (ingest_done(q) == -1)
 		return -1;
+	row->written = 1;
 	c->st.updated_items++;
 	return 0;
 }
 
-/* 1 and *id/changed/removed if the message is known, 0 if not, -1. */
+/* 1 and row filled if the message is known, 0 if not, -1. */
 static int
-ingest_find(struct ingest_ctx *c, const struct ingest_msg *m, int64_t *id,
-    int *changed, int *removed)
+ingest_find(struct ingest_ctx *c, const struct ingest_msg *m,
+    struct ingest_row *row)
 {
 	sqlite3_stmt *q;
 	const void *h;
@@ -465,11 +504,12 @@ ingest_find(struct ingest_ctx *c, const struct ingest_msg *m, int64_t *id,
 	store_bind_text(q, 2, m->t[IT_EXT]);
 	sqlite3_bind_int64(q, 3, m->org);
 	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(q, 0);
+		row->id = sqlite3_column_int64(q, 0);
 		h = sqlite3_column_blob(q, 1);
-		*changed = sqlite3_column_bytes(q, 1) != INGEST_HASH_LEN ||
+		row->changed = sqlite3_column_bytes(q, 1) != INGEST_HASH_LEN ||
 		    memcmp(h, m->hash, INGEST_HASH_LEN) != 0;
-		*removed = sqlite3_column_type(q, 2) != SQLITE_NULL;
+		row->removed = sqlite3_column_type(q, 2) != SQLITE_NULL;
+		row->thread = sqlite3_column_int64(q, 3);
 	}
 	sqlite3_reset(q);
 	if (rc == SQLITE_ROW)
@@ -490,11 +530,53 @@ ingest_org(struct ingest_ctx *c, const struct conn_item *it)
 }
 
 static int
+ingest_status_ok(const char *status)
+{
+	static const char *const ok[] = { "new", "open", "in_progress",
+	    "resolved", "closed", "hidden" };
+	size_t i;
+
+	for (i = 0; status != NULL && i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(ok[i], status) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * What a written item does to its thread: the channel's status for
+ * it, and an organisation's reply newly seen on the channel closes
+ * the "post this" task it answers. A word that is not a status is
+ * dropped rather than failing the batch over it.
+ */
+static int
+ingest_thread_after(struct ingest_ctx *c, const struct ingest_msg *m,
+    const struct ingest_row *row)
+{
+	sqlite3_stmt *q;
+
+	if (ingest_status_ok(m->t[IT_THREAD_STATUS])) {
+		if ((q = store_stmt(c->s, ingest_sql_status)) == NULL)
+			return -1;
+		sqlite3_bind_int64(q, 1, row->thread);
+		store_bind_text(q, 2, m->t[IT_THREAD_STATUS]);
+		sqlite3_bind_int64(q, 3, c->now);
+		if (ingest_done(q) == -1)
+			return -1;
+	}
+	if (row->added && strcmp(m->dir, "out") == 0 &&
+	    tasks_close_seen(c->s, row->thread, row->id, m->created,
+	    c->now) == -1)
+		return -1;
+	return 0;
+}
+
+static int
 ingest_item(struct ingest_ctx *c, const struct conn_item *it)
 {
+	struct ingest_row row;
 	struct ingest_msg m;
-	int64_t org, id = 0;
-	int found, changed = 0, removed = 0, rc;
+	int64_t org;
+	int found, rc;
 
 	org = ingest_org(c, it);
 	if (it->external_id == NULL || *it->external_id == '\0' || org <= 0) {
@@ -506,15 +588,18 @@ ingest_item(struct ingest_ctx *c, const struct conn_item *it)
 		return -1;
 	}
 	m.org = org;
-	found = ingest_find(c, &m, &id, &changed, &removed);
+	memset(&row, 0, sizeof(row));
+	found = ingest_find(c, &m, &row);
 	if (found == 1)
-		rc = ingest_seen(c, it, &m, id, changed, removed);
+		rc = ingest_seen(c, it, &m, &row);
 	else if (found == 0 && it->removed) {
 		/* Taken down before we saw it: nothing to keep. */
 		c->st.skipped++;
 		rc = 0;
 	} else
-		rc = found == 0 ? ingest_new(c, &m) : -1;
+		rc = found == 0 ? ingest_new(c, &m, &row) : -1;
+	if (rc == 0 && row.written)
+		rc = ingest_thread_after(c, &m, &row);
 	if (rc == -1 && c->err[0] == '\0')
 		ingest_db_fail(c, m.t[IT_EXT]);
 	ingest_msg_free(&m);

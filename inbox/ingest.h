@@ -29,7 +29,12 @@ struct ingest_stats {
  * skipped. An item without a thread key is a thread of its own; one
  * whose org_hint names no known organisation is skipped. A new thread
  * is "new"; a new message from the public reopens a resolved or
- * closed one. Notifications are not enqueued yet.
+ * closed one. An item's meta is kept when it is a JSON object. An
+ * item new or changed that carries a thread_status sets its thread's
+ * status to it (after the reopening above). An organisation's reply
+ * (ITEM_OUT) first seen here closes the thread's oldest open "post
+ * this" task made before it (tasks.h). Notifications are not
+ * enqueued yet.
  */
 int	ingest_batch(struct store *, const struct source *,
 	    const struct conn_batch *, int64_t now, struct ingest_stats *,

@@ -248,8 +248,62 @@ static const char migrations_v1[] =
 "CREATE INDEX audit_log_at ON audit_log(at);"
 "CREATE INDEX audit_log_user ON audit_log(user_id, at);";
 
+/*
+ * 2: replies through the loop, and what channels add to items.
+ * - messages.meta: the connector's JSON object of channel extras.
+ * - reply_outbox gains 'unknown' (a post cut short by a stop: it may or
+ *   may not be on the channel, so it is never sent again blindly) and
+ *   'cancelled', the author's name as signed, the message the posted
+ *   reply became, and when it was posted. SQLite cannot alter a CHECK,
+ *   so the table is copied into a new one of the same name; tasks keep
+ *   pointing at it by name. Dropping the old table counts the tasks
+ *   that pointed at its rows as deferred foreign key violations, and
+ *   copying the rows back settles them, before COMMIT checks.
+ */
+static const char migrations_v2[] =
+"ALTER TABLE messages ADD COLUMN meta TEXT"
+"  CHECK (meta IS NULL OR json_valid(meta));"
+
+"PRAGMA defer_foreign_keys = ON;"
+"CREATE TEMP TABLE reply_outbox_v1 AS SELECT * FROM reply_outbox;"
+"DROP TABLE reply_outbox;"
+"CREATE TABLE reply_outbox ("
+"  id INTEGER PRIMARY KEY,"
+"  thread_id INTEGER NOT NULL REFERENCES threads(id),"
+/* the message answered: the thread's latest from the public */
+"  in_reply_to INTEGER REFERENCES messages(id),"
+"  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+"  author TEXT,"			/* name it is signed with */
+"  body TEXT NOT NULL,"
+"  via TEXT NOT NULL CHECK (via IN ('web', 'api', 'email', 'cli')),"
+"  status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued',"
+"    'posting', 'posted', 'failed', 'handoff', 'unknown', 'cancelled')),"
+"  idempotency_key TEXT NOT NULL UNIQUE,"
+"  external_id TEXT,"		/* the channel's id for the posted reply */
+"  message_id INTEGER REFERENCES messages(id),"	/* it, in the thread */
+"  error TEXT,"
+"  attempts INTEGER NOT NULL DEFAULT 0,"
+"  next_attempt_at INTEGER,"
+"  created_at INTEGER NOT NULL,"
+"  updated_at INTEGER NOT NULL,"
+"  posted_at INTEGER"
+");"
+"INSERT INTO reply_outbox (id, thread_id, in_reply_to, user_id, body,"
+"  via, status, idempotency_key, external_id, error, attempts,"
+"  next_attempt_at, created_at, updated_at)"
+"  SELECT id, thread_id, in_reply_to, user_id, body, via, status,"
+"  idempotency_key, external_id, error, attempts, next_attempt_at,"
+"  created_at, updated_at FROM reply_outbox_v1;"
+"DROP TABLE temp.reply_outbox_v1;"
+"CREATE INDEX reply_outbox_due ON reply_outbox(status, next_attempt_at);"
+"CREATE INDEX reply_outbox_thread ON reply_outbox(thread_id, status);"
+"CREATE INDEX reply_outbox_message ON reply_outbox(in_reply_to);"
+"CREATE INDEX reply_outbox_user ON reply_outbox(user_id);"
+"CREATE INDEX reply_outbox_posted ON reply_outbox(message_id);";
+
 static const char *const migrations[] = {
 	migrations_v1,
+	migrations_v2,
 };
 
 int

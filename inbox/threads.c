@@ -10,7 +10,9 @@
 
 #include "jsonout.h"
 #include "orgs.h"
+#include "replies.h"
 #include "store.h"
+#include "tasks.h"
 
 #define THREADS_SELECT \
     "SELECT t.id, o.code, t.connector, t.source_id, t.reference," \
@@ -44,7 +46,7 @@ static const char threads_sql_by_ref[] =
 static const char threads_sql_items[] =
     "SELECT id, external_id, direction, author_name, author_handle, body,"
     " url, rating, created_at, updated_at, title, parent_external_id,"
-    " channel_status, hidden, hidden_reason, removed_at_source"
+    " channel_status, hidden, hidden_reason, removed_at_source, meta"
     " FROM messages WHERE thread_id = ?1 ORDER BY created_at, id";
 
 static const char *const threads_statuses[] = {
@@ -128,6 +130,22 @@ threads_list(struct store *s, const struct threads_filter *f)
 	return threads_rows(q, threads_row);
 }
 
+/* What the channel adds, as the object it is; left out when none. */
+static void
+threads_meta(json_t *o, sqlite3_stmt *q, int i)
+{
+	const char *text = store_col_text(q, i);
+	json_t *meta;
+
+	if (text == NULL ||
+	    (meta = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return;
+	if (json_is_object(meta))
+		json_object_set_new(o, "meta", meta);
+	else
+		json_decref(meta);
+}
+
 static json_t *
 threads_item(sqlite3_stmt *q)
 {
@@ -151,6 +169,7 @@ threads_item(sqlite3_stmt *q)
 	    json_boolean(sqlite3_column_int(q, 13)));
 	json_object_set_new(o, "hidden_reason", jsonout_col_str(q, 14));
 	json_object_set_new(o, "removed_at_source", jsonout_col_time(q, 15));
+	threads_meta(o, q, 16);
 	return o;
 }
 
@@ -190,9 +209,8 @@ threads_ref_normal(const char *in, char out[9])
 	return 0;
 }
 
-/* The thread's id from a number or a public reference; 0 none. */
-static int64_t
-threads_resolve(struct store *s, const char *ref)
+int64_t
+threads_id(struct store *s, const char *ref)
 {
 	char norm[9], *end;
 	sqlite3_stmt *q;
@@ -213,6 +231,23 @@ threads_resolve(struct store *s, const char *ref)
 	return out;
 }
 
+/* The thread's replies and tasks added to t; NULL (t freed) on error. */
+static json_t *
+threads_outbox(struct store *s, json_t *t, int64_t id)
+{
+	json_t *tasks, *replies;
+
+	if ((tasks = tasks_json(s, id)) == NULL ||
+	    (replies = replies_json(s, id)) == NULL) {
+		json_decref(tasks);
+		json_decref(t);
+		return NULL;
+	}
+	json_object_set_new(t, "tasks", tasks);
+	json_object_set_new(t, "replies", replies);
+	return t;
+}
+
 json_t *
 threads_get(struct store *s, const char *ref)
 {
@@ -220,7 +255,7 @@ threads_get(struct store *s, const char *ref)
 	json_t *t = NULL, *items;
 	int64_t id;
 
-	if (ref == NULL || (id = threads_resolve(s, ref)) == 0 ||
+	if (ref == NULL || (id = threads_id(s, ref)) == 0 ||
 	    (q = store_stmt(s, threads_sql_one)) == NULL)
 		return NULL;
 	sqlite3_bind_int64(q, 1, id);
@@ -237,5 +272,5 @@ threads_get(struct store *s, const char *ref)
 		return NULL;
 	}
 	json_object_set_new(t, "items", items);
-	return t;
+	return threads_outbox(s, t, id);
 }

@@ -26,9 +26,17 @@ struct json_t	*threads_list(struct store *, const struct threads_filter *);
  * "body","url","rating","created_at","updated_at"}], oldest first,
  * each also with "author_handle", "title", "parent_external_id",
  * "channel_status", "hidden", "hidden_reason", "removed_at_source".
+ * Each item also has "meta", the channel's extras, when it has any.
+ * Then "tasks" (tasks.h: what staff are to post by hand) and
+ * "replies" (replies.h: the thread's outbox), oldest first.
  * ref may be the numeric id or the public reference code.
  * NULL if there is no such thread.
  */
 struct json_t	*threads_get(struct store *, const char *ref);
+/*
+ * The id of the thread ref names (numeric id, or reference code as a
+ * patient reads it out); 0 if it names none.
+ */
+int64_t		 threads_id(struct store *, const char *ref);
 
 #endif
