@@ -8,12 +8,14 @@
 #include "connector.h"
 
 extern const struct connector connector_rss;
+extern const struct connector connector_nhs_choices;
 extern const struct connector connector_care_opinion;
 extern const struct connector connector_care_connect;
 
 /* The only global: adding a channel is one line here. */
 static const struct connector *const registry[] = {
 	&connector_rss,
+	&connector_nhs_choices,
 	&connector_care_opinion,
 	&connector_care_connect,
 };
