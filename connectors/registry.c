@@ -9,6 +9,7 @@
 
 extern const struct connector connector_rss;
 extern const struct connector connector_nhs_choices;
+extern const struct connector connector_nhs_website;
 extern const struct connector connector_care_opinion;
 extern const struct connector connector_care_connect;
 
@@ -16,6 +17,7 @@ extern const struct connector connector_care_connect;
 static const struct connector *const registry[] = {
 	&connector_rss,
 	&connector_nhs_choices,
+	&connector_nhs_website,
 	&connector_care_opinion,
 	&connector_care_connect,
 };
