@@ -52,8 +52,9 @@ def parse_iso(s):
 class Request:
     """One request as the server saw it."""
 
-    def __init__(self, path, query, headers):
+    def __init__(self, method, path, query, headers):
         self.at = time.monotonic()
+        self.method = method
         self.path = path
         self.query = query
         self.headers = headers
@@ -86,7 +87,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         fake = self.server.owner
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query)
-        fake.record(Request(url.path, query, dict(self.headers.items())))
+        fake.record(Request(self.command, url.path, query,
+                            dict(self.headers.items())))
         if url.path.lower() == "/account/login":
             return self.send_body(200, LOGIN_PAGE, "text/html")
         if not url.path.startswith("/api/v2/"):
@@ -107,6 +109,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_body(404, b'{"message":"not found"}',
                                   "application/json")
         return self.send_json(answer)
+
+    def do_POST(self):
+        """The API is read-only: recorded, and refused."""
+        self.server.owner.record(Request("POST", self.path, {},
+                                         dict(self.headers.items())))
+        self.send_body(405, b'{"message":"read only"}', "application/json")
 
 
 class FakeCareOpinion:

@@ -240,5 +240,35 @@ class FaultTest(CareOpinionCase):
         self.assertEqual(len(self.by_story("RYJ")), 2)
 
 
+@unittest.skipUnless(has_reply_command(),
+                     "this heard has no `heard reply` (the reply pipeline)")
+class HandoffTest(CareOpinionCase):
+
+    def test_reply_is_a_task_closed_when_the_response_appears(self):
+        sid = self.add_source()
+        self.h.run("poll", str(sid))
+        tid = self.by_story("RJ1")[self.clinic]["id"]
+        text = "We are sorry about your letter; please call us."
+        self.h.run("reply", str(tid), "--body", text)
+        tasks = self.h.thread(tid)["tasks"]
+        self.assertEqual(len(tasks), 1)
+        self.assertEqual(tasks[0]["url"], "%s/%d" % (self.srv.site,
+                                                     self.clinic))
+        self.assertIn(text, tasks[0]["text"])
+        self.assertIsNone(tasks[0]["closed_at"])
+        # A poll that finds no response of theirs leaves it open.
+        self.h.run("poll", str(sid))
+        self.assertIsNone(self.h.thread(tid)["tasks"][0]["closed_at"])
+        # The provider posts it on Care Opinion; the next poll sees it.
+        rid = self.srv.add_response(self.clinic, text)
+        self.h.run("poll", str(sid))
+        t = self.h.thread(tid)
+        self.assertIsNotNone(t["tasks"][0]["closed_at"])
+        self.assertEqual([i["external_id"] for i in t["items"]
+                          if i["direction"] == "out"], ["resp:%d" % rid])
+        # heard never wrote to the channel: Care Opinion has no way to.
+        self.assertTrue(all(r.method == "GET" for r in self.srv.requests))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
