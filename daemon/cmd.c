@@ -14,6 +14,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_poll_entry,
 	&cmd_threads_entry,
 	&cmd_thread_entry,
+	&cmd_reply_entry,
 	NULL,
 };
 

@@ -11,6 +11,7 @@
 #include "heard.h"
 #include "log.h"
 #include "poller.h"
+#include "replier.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -49,11 +50,14 @@ heard_runtime_start(struct heard *h)
 		fatal("cannot start the event loop");
 	h->fetch = fetch_new(h);
 	h->poller = poller_new(h);
+	h->replier = replier_new(h);
 }
 
 void
 heard_close(struct heard *h)
 {
+	if (h->replier != NULL)
+		replier_free(h->replier);
 	if (h->poller != NULL)
 		poller_free(h->poller);
 	if (h->fetch != NULL)

@@ -14,7 +14,7 @@ int	heard_config(struct heard *, const char *config_path,
 	    const char *db_override, char *err, size_t errlen);
 /* Opens the database named by the config. -1 with a reason in err. */
 int	heard_open_store(struct heard *, char *err, size_t errlen);
-/* Creates the loop, the fetcher and the poller. */
+/* Creates the loop, the fetcher, the poller and the replier. */
 void	heard_runtime_start(struct heard *);
 /* Frees everything heard_* made. */
 void	heard_close(struct heard *);

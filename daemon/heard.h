@@ -8,6 +8,7 @@ struct ev_loop;
 struct store;
 struct fetch;
 struct poller;
+struct replier;
 
 struct heard {
 	struct config	 cfg;		/* owned; replaced whole on reload */
@@ -19,6 +20,7 @@ struct heard {
 	struct ev_loop	*loop;		/* borrowed: ev_default_loop */
 	struct fetch	*fetch;		/* owned; curl multi on the loop */
 	struct poller	*poller;	/* owned */
+	struct replier	*replier;	/* owned; posts the reply outbox */
 };
 
 #endif

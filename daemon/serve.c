@@ -13,9 +13,10 @@
 #include "heard.h"
 #include "log.h"
 #include "poller.h"
+#include "replier.h"
 #include "xmalloc.h"
 
-/* SIGTERM waits this long for polls in flight, then leaves anyway. */
+/* SIGTERM waits this long for polls and posts in flight, then leaves. */
 #define SERVE_GRACE	5.0
 /* How often it looks whether they are done. */
 #define SERVE_CHECK	0.05
@@ -35,13 +36,18 @@ serve_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct serve *s = w->data;
 	int busy = poller_busy(s->h->poller);
+	int posts = replier_busy(s->h->replier);
 
 	(void)revents;
-	if (busy > 0 && ev_now(loop) < s->deadline)
+	if (busy + posts > 0 && ev_now(loop) < s->deadline)
 		return;
 	if (busy > 0)
 		log_warnx("heard: %d polls unfinished; they run again at the "
 		    "next start", busy);
+	/* Left 'posting': the next start marks them for a person to check. */
+	if (posts > 0)
+		log_warnx("heard: %d replies still posting; their outcome is "
+		    "unknown", posts);
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -59,6 +65,7 @@ serve_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	s->stopping = 1;
 	poller_stop(s->h->poller);
+	replier_stop(s->h->replier);
 	log_info("heard: signal %d: stopping, %d polls in flight", w->signum,
 	    poller_busy(s->h->poller));
 	s->deadline = ev_now(loop) + SERVE_GRACE;
@@ -92,6 +99,7 @@ serve_reload(struct heard *h)
 	if (h->config_path == NULL) {
 		log_info("heard: SIGHUP: no config file; re-reading sources");
 		poller_reload(h->poller);
+		replier_wake(h->replier);
 		return;
 	}
 	memset(&next, 0, sizeof(next));
@@ -105,6 +113,7 @@ serve_reload(struct heard *h)
 	log_set_level((enum log_level)h->cfg.log_level);
 	fetch_reconfigure(h->fetch, &h->cfg);
 	poller_reload(h->poller);
+	replier_wake(h->replier);
 	log_info("heard: reloaded %s; serving %zu sources", h->config_path,
 	    poller_sources(h->poller));
 }
@@ -172,7 +181,8 @@ serve_run(struct heard *h)
 	s.drain.data = &s;
 	/* Watchers are in place: what arrived meanwhile is handled now. */
 	serve_signals(SIG_UNBLOCK);
-	if (poller_start(h->poller) == -1) {
+	if (poller_start(h->poller) == -1 ||
+	    replier_start(h->replier) == -1) {
 		serve_unwatch(&s);
 		return -1;
 	}

@@ -6,10 +6,11 @@ struct heard;
 
 /*
  * Runs the loop until SIGTERM or SIGINT, then lets in-flight polls
- * finish (a few seconds at most) and returns 0. SIGHUP reloads the
- * config file, all or nothing, and the sources. Needs h->loop,
- * h->fetch, h->poller (started or not) and h->store. -1 if the
- * sources cannot be read at start.
+ * and reply posts finish (a few seconds at most) and returns 0. SIGHUP
+ * reloads the config file, all or nothing, and the sources. Needs
+ * h->loop, h->fetch, h->poller (started or not), h->replier and
+ * h->store. -1 if the sources or the reply outbox cannot be read at
+ * start.
  */
 int	serve_run(struct heard *h);
 /*
