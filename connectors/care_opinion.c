@@ -440,9 +440,11 @@ care_opinion_md_link(struct buf *b, const char *s, size_t n, int image,
 static size_t
 care_opinion_md_autolink(struct buf *b, const char *s, size_t n)
 {
-	size_t k = strcspn(s + 1, " \t<>");
+	size_t k = 0, end = n < CO_MD_SPAN ? n : CO_MD_SPAN;
 
-	if (1 + k >= n || s[1 + k] != '>' || k > CO_MD_SPAN ||
+	while (1 + k < end && strchr(" \t<>", s[1 + k]) == NULL)
+		k++;
+	if (1 + k >= end || s[1 + k] != '>' ||
 	    (strncasecmp(s + 1, "http://", 7) != 0 &&
 	    strncasecmp(s + 1, "https://", 8) != 0 &&
 	    strncasecmp(s + 1, "mailto:", 7) != 0))
@@ -560,13 +562,17 @@ care_opinion_md_lead(const char *s, size_t *n)
 			i++;
 	}
 	k = care_opinion_md_run(s, *n, i, '#');
-	if (k >= 1 && k <= 6 && care_opinion_md_blank(care_opinion_md_at(s,
-	    *n, i + k))) {
-		i += k;
-		while (*n > i && (s[*n - 1] == '#' ||
-		    care_opinion_md_blank(s[*n - 1])))
-			(*n)--;
-	}
+	if (k < 1 || k > 6 || !care_opinion_md_blank(care_opinion_md_at(s,
+	    *n, i + k)))
+		return i;
+	i += k;
+	/* A closing run of '#' goes, but not the one of "C#". */
+	while (*n > i && care_opinion_md_blank(s[*n - 1]))
+		(*n)--;
+	for (k = *n; k > i && s[k - 1] == '#'; k--)
+		;
+	if (k == i || care_opinion_md_blank(s[k - 1]))
+		*n = k;
 	return i;
 }
 
