@@ -7,17 +7,9 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from fake_open311 import FakeOpen311  # noqa: E402
-from harness import HEARD, Heard, wait_for  # noqa: E402
+from harness import Heard, wait_for  # noqa: E402
 
 KEY = "s3cret-open311-key"
-
-
-def has_reply_command():
-    """Whether this heard has `heard reply` (the reply pipeline)."""
-    import subprocess
-    p = subprocess.run([HEARD, "reply", "--help"], capture_output=True,
-                       text=True)
-    return p.returncode == 0
 
 
 class CareConnectCase(unittest.TestCase):
@@ -119,10 +111,6 @@ class PollTest(CareConnectCase):
         self.assertEqual(threads["638400"]["items"][0]["body"],
                          "No spaces at all")
 
-    # ingest does not apply conn_item.thread_status yet (inbox/ingest.c):
-    # the connector sets it (see the golden cases); this fails until the
-    # inbox files it on the thread, and then must lose the decorator.
-    @unittest.expectedFailure
     def test_status_mapping_reflected_on_the_thread(self):
         sid = self.add_source()
         self.h.run("poll", str(sid))
@@ -140,7 +128,6 @@ class PollTest(CareConnectCase):
         self.assertEqual(threads["638344"]["status"], "resolved")
         self.assertEqual(threads["638346"]["status"], "closed")
 
-    @unittest.expectedFailure   # as above: thread_status not applied yet
     def test_hidden_request_hides_the_thread(self):
         sid = self.add_source()
         self.h.run("poll", str(sid))
@@ -268,14 +255,16 @@ class PagingTest(CareConnectCase):
         self.assertEqual(len(self.h.threads("RJ1")), 8)
 
 
-@unittest.skipUnless(has_reply_command(),
-                     "heard reply is not built yet (the reply pipeline)")
 class ReplyTest(CareConnectCase):
+    """heard reply, relayed by heard serve through the reply outbox."""
 
     def serve_until(self, cond, what):
+        """Runs the daemon until cond holds, judged on its new log."""
+        done = len(self.h.log_text()) if os.path.exists(self.h.log) else 0
         self.h.start()
         try:
-            return wait_for(cond, 30, what)
+            return wait_for(lambda: cond(self.h.log_text()[done:]), 30,
+                            what)
         finally:
             self.assertEqual(self.h.stop(), 0)
 
@@ -285,7 +274,8 @@ class ReplyTest(CareConnectCase):
         tid = self.by_key()["638345"]["id"]
         self.h.run("reply", str(tid), "--body",
                    "Thank you: we have asked the clinic to call you.")
-        self.serve_until(lambda: self.srv.posts, "the reply's POST")
+        self.serve_until(lambda log: "posted as upd:5001" in log,
+                         "the reply posted")
         self.assertEqual(len(self.srv.posts), 1)
         post = self.srv.posts[0]
         self.assertEqual(post["type"], "application/x-www-form-urlencoded")
@@ -299,20 +289,25 @@ class ReplyTest(CareConnectCase):
         self.assertRegex(form["updated_datetime"],
                          r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         self.assertTrue(post["raw"].startswith("api_key="))
-        out = [i for i in self.h.thread(tid)["items"]
-               if i["direction"] == "out"]
+        thread = self.h.thread(tid)
+        out = [i for i in thread["items"] if i["direction"] == "out"]
         self.assertEqual([i["external_id"] for i in out], ["upd:5001"])
+        self.assertEqual(out[0]["body"],
+                         "Thank you: we have asked the clinic to call you.")
+        self.assertEqual([(r["status"], r["external_id"])
+                          for r in thread["replies"]],
+                         [("posted", "upd:5001")])
         # The next poll sees the same update: one message, not two.
         self.h.run("poll", str(sid))
         out = [i for i in self.h.thread(tid)["items"]
                if i["direction"] == "out"]
         self.assertEqual(len(out), 1)
         self.assertNotIn(KEY, self.h.log_text())
-        # Serving again posts nothing more.
-        self.h.start()
-        self.h.wait_log("source %d" % sid)
-        self.assertEqual(self.h.stop(), 0)
+        # Serving again posts nothing more: the outbox knows it is done.
+        self.serve_until(lambda log: "heard: serving" in log,
+                         "the daemon serving")
         self.assertEqual(len(self.srv.posts), 1)
+        self.assertNotIn("queued", self.h.run("thread", str(tid)).stdout)
 
     def test_refused_reply_stays_visible_as_failed(self):
         sid = self.add_source()
@@ -320,13 +315,18 @@ class ReplyTest(CareConnectCase):
         tid = self.by_key()["638344"]["id"]
         self.srv.refusal = "service request 638344 is closed to updates"
         self.h.run("reply", str(tid), "--body", "We are sorry.")
-        self.serve_until(lambda: self.srv.posts, "the reply's POST")
-        text = wait_for(lambda: "closed to updates" in
-                        self.h.run("thread", str(tid)).stdout and
-                        self.h.run("thread", str(tid)).stdout, 10,
-                        "the refusal on the thread")
-        self.assertIn("failed", text)
+        self.serve_until(lambda log: "closed to updates" in log,
+                         "the refusal logged")
+        replies = self.h.thread(tid)["replies"]
+        self.assertEqual([(r["status"], r["error"]) for r in replies],
+                         [("failed", "refused: HTTP 400: service request "
+                           "638344 is closed to updates")])
+        self.assertIn("closed to updates",
+                      self.h.run("thread", str(tid)).stdout)
         self.assertEqual(len(self.srv.posts), 1)
+        self.assertFalse([i for i in self.h.thread(tid)["items"]
+                          if i["direction"] == "out" and
+                          i["body"] == "We are sorry."])
 
 
 if __name__ == "__main__":
