@@ -271,10 +271,18 @@ nhs_origin(struct arena *a, const char *base)
 const char *
 nhs_link(struct arena *a, const char *s)
 {
+	char *out;
+	size_t i;
+
 	if (s == NULL || !nhs_clean(s) || nhs_scheme(s) == 0 ||
 	    strchr("/?#:@", s[nhs_scheme(s)]) != NULL)
 		return NULL;
-	return arena_strdup(a, s);
+	out = arena_strdup(a, s);
+	/* "HTTPS://" is as good, but readers of ours look for "https://". */
+	for (i = 0; out[i] != ':'; i++)
+		if (out[i] >= 'A' && out[i] <= 'Z')
+			out[i] += 'a' - 'A';
+	return out;
 }
 
 const char *
@@ -295,6 +303,26 @@ nhs_day(struct arena *a, int64_t t, int days)
 	if (date_format(t - (int64_t)days * 86400, iso, sizeof(iso)) == -1)
 		return NULL;
 	return arena_strndup(a, iso, 10);
+}
+
+void
+nhs_scrub(struct conn_error *e, const char *secret)
+{
+	char out[sizeof(e->msg)], *p, *m = e->msg;
+	size_t n = strlen(secret), len = 0;
+
+	if (n == 0 || strstr(m, secret) == NULL)
+		return;
+	while ((p = strstr(m, secret)) != NULL) {
+		len += snprintf(out + len, sizeof(out) - len, "%.*s[key]",
+		    (int)(p - m), m);
+		if (len >= sizeof(out))
+			break;
+		m = p + n;
+	}
+	if (len < sizeof(out))
+		snprintf(out + len, sizeof(out) - len, "%s", m);
+	snprintf(e->msg, sizeof(e->msg), "%s", out);
 }
 
 const char *

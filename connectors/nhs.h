@@ -62,6 +62,12 @@ const char	*nhs_iso(struct arena *, int64_t t);
 /* The UTC day of t as "YYYY-MM-DD", days days earlier; or NULL. */
 const char	*nhs_day(struct arena *, int64_t t, int days);
 
+/*
+ * Blanks out every copy of secret in e's message: a parser may quote
+ * the body, and the Choices API echoes the key in its links.
+ */
+void		 nhs_scrub(struct conn_error *, const char *secret);
+
 /* JSON text of obj (compact, keys sorted) in the arena; obj is freed. */
 struct json_t;
 const char	*nhs_json_text(struct arena *, struct json_t *obj);

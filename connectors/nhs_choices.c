@@ -1167,11 +1167,10 @@ nhs_choices_next_page(const struct nhs_choices_conf *c,
 }
 
 static int
-nhs_choices_parse(const void *conf, const char *cursor,
+nhs_choices_parse_page(const struct nhs_choices_conf *c, const char *cursor,
     const struct conn_response *r, struct arena *a, struct conn_batch *out,
     struct conn_error *e)
 {
-	const struct nhs_choices_conf *c = conf;
 	struct nhs_choices_job job = { c, a, 0 };
 	struct nhs_choices_cursor cur;
 	struct conn_batch b;
@@ -1199,6 +1198,19 @@ nhs_choices_parse(const void *conf, const char *cursor,
 	b.cursor = nhs_choices_cursor_next(&cur, job.high, next, a);
 	*out = b;
 	return 0;
+}
+
+static int
+nhs_choices_parse(const void *conf, const char *cursor,
+    const struct conn_response *r, struct arena *a, struct conn_batch *out,
+    struct conn_error *e)
+{
+	const struct nhs_choices_conf *c = conf;
+
+	if (nhs_choices_parse_page(c, cursor, r, a, out, e) == 0)
+		return 0;
+	nhs_scrub(e, c->apikey);
+	return -1;
 }
 
 /*

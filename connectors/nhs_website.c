@@ -621,11 +621,10 @@ nhs_website_cursor_next(const struct nhs_website_conf *c,
 }
 
 static int
-nhs_website_parse(const void *conf, const char *cursor,
+nhs_website_parse_page(const struct nhs_website_conf *c, const char *cursor,
     const struct conn_response *r, struct arena *a, struct conn_batch *out,
     struct conn_error *e)
 {
-	const struct nhs_website_conf *c = conf;
 	struct nhs_website_job job = { c, a, 0 };
 	struct nhs_website_cursor cur;
 	struct conn_batch b;
@@ -646,6 +645,19 @@ nhs_website_parse(const void *conf, const char *cursor,
 		b.next = nhs_website_request(c, &cur, a);
 	*out = b;
 	return 0;
+}
+
+static int
+nhs_website_parse(const void *conf, const char *cursor,
+    const struct conn_response *r, struct arena *a, struct conn_batch *out,
+    struct conn_error *e)
+{
+	const struct nhs_website_conf *c = conf;
+
+	if (nhs_website_parse_page(c, cursor, r, a, out, e) == 0)
+		return 0;
+	nhs_scrub(e, c->key);
+	return -1;
 }
 
 static const char *
