@@ -81,6 +81,9 @@ CASES = {
                     b'<!ENTITY a "aaaaaaaaaa">\n]>\n'
                     b'<feed xmlns="http://www.w3.org/2005/Atom">'
                     b'<entry><id>1</id><title>&a;</title></entry></feed>\n')),
+    "key_not_echoed": ("200 OK", [HTML], ("literal",
+                       b"<html><head><title>No comments for key APIKEY"
+                       b"</title></head><body></body></html>\n")),
     "config_bad_apikey": ("200 OK", [ATOM], ("literal", b"<feed/>\n")),
     "config_no_apikey": ("200 OK", [ATOM], ("literal", b"<feed/>\n")),
     "config_bad_since": ("200 OK", [ATOM], ("literal", b"<feed/>\n")),
