@@ -525,7 +525,7 @@ ingest_org(struct ingest_ctx *c, const struct conn_item *it)
 
 	if (it->org_hint == NULL || *it->org_hint == '\0')
 		return c->src->org_id;
-	id = orgs_id(c->s, it->org_hint);
+	id = orgs_filing_id(c->s, it->org_hint);
 	return id > 0 ? id : 0;
 }
 

@@ -706,6 +706,31 @@ orgs_id(struct store *s, const char *code)
 	return id;
 }
 
+/* A trust site's trust: its ODS parent, or the site code's first three. */
+static const char orgs_sql_site_trust[] =
+    "SELECT t.id FROM organisations t WHERE t.type = 'trust' AND"
+    " t.code = coalesce((SELECT s.parent_code FROM organisations s"
+    " WHERE s.code = ?1 AND s.type = 'trust-site'), substr(?1, 1, 3))";
+
+int64_t
+orgs_filing_id(struct store *s, const char *code)
+{
+	char up[ORGS_CODE_MAX + 1];
+	sqlite3_stmt *q;
+	int64_t id = -1;
+
+	if (code == NULL || !orgs_code_query(code, up, sizeof(up)))
+		return -1;
+	/* ODS: a trust site's code is its trust's three and two more. */
+	if (strlen(up) != 5 || (q = store_stmt(s, orgs_sql_site_trust)) == NULL)
+		return orgs_id(s, code);
+	store_bind_text(q, 1, up);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		id = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return id > 0 ? id : orgs_id(s, code);
+}
+
 static int
 orgs_type_ok(const char *type)
 {

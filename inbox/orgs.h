@@ -47,6 +47,13 @@ struct json_t	*orgs_search(struct store *, const char *text, int limit);
 /* Row id of the organisation with that ODS code; -1 none. */
 int64_t		 orgs_id(struct store *, const char *code);
 /*
+ * Where an item naming that code is filed: a trust site (5 characters,
+ * e.g. RJ121) rolls up to its trust (RJ1), through its ODS parent when
+ * the site was imported, else by the code's first three characters;
+ * any other code is itself. -1 if neither is known.
+ */
+int64_t		 orgs_filing_id(struct store *, const char *code);
+/*
  * Makes sure an organisation exists (for the demo and tests, when the
  * ODS list was not imported); returns its id or -1.
  */

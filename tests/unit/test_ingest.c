@@ -271,12 +271,21 @@ test_org_hint(void **state)
 		ITEM(.external_id = "p2", .thread_key = "k2", .body = "?",
 		    .org_hint = "NOPE1"),
 		ITEM(.external_id = "p3", .thread_key = "k3", .body = "mine"),
+		/* Trust sites (5 characters) roll up to their trust. */
+		ITEM(.external_id = "p4", .thread_key = "k4", .body = "site",
+		    .org_hint = "RJ121"),
+		ITEM(.external_id = "p5", .thread_key = "k5", .body = "site",
+		    .org_hint = "ral01"),
 	};
 	struct ingest_stats st;
 
-	put_ok(f, items, 4, NULL, &st);
-	assert_int_equal(st.new_items, 3);
+	put_ok(f, items, 6, NULL, &st);
+	assert_int_equal(st.new_items, 5);
 	assert_int_equal(st.skipped, 1);
+	assert_string_equal(q1(f->s, "SELECT group_concat(o.code, ',') FROM"
+	    " (SELECT o.code FROM threads t JOIN organisations o ON"
+	    " o.id = t.org_id WHERE t.thread_key IN ('k4', 'k5')"
+	    " ORDER BY t.thread_key) o"), "RJ1,RAL");
 	/* One post naming two organisations: a conversation in each. */
 	assert_string_equal(q1(f->s, "SELECT group_concat(o.code, ',') FROM"
 	    " (SELECT o.code FROM messages m JOIN threads t ON"
