@@ -258,8 +258,18 @@ nhs_choices_path_ok(const char *p, size_t n)
 	for (i = 0; i < n; i++)
 		if (strchr(NHSC_ALNUM "/._~%-", p[i]) == NULL || p[i] == '\0')
 			return 0;
-	/* No way out of the API's tree. */
+	/* No dot segments: a page of the API, not a walk around it. */
 	return memmem(p, n, "/..", 3) == NULL;
+}
+
+/* A page as the cursor saves it: a clean path, a query of ours. */
+static int
+nhs_choices_page_ok(const char *s)
+{
+	size_t n = strcspn(s, "?");
+
+	return nhs_choices_path_ok(s, n) && strlen(s) <= NHSC_PATH_MAX &&
+	    strspn(s + n, NHSC_ALNUM "?&._~%=+-") == strlen(s + n);
 }
 
 /* One query parameter kept, unless it is the key. */
@@ -337,8 +347,7 @@ nhs_choices_cursor_read(const char *text, struct arena *a,
 	    nhs_choices_day_ok(s))
 		cur->since = arena_strdup(a, s);
 	if ((s = nhs_choices_json_str(obj, "next")) != NULL &&
-	    nhs_choices_path_ok(s, strcspn(s, "?")) &&
-	    strlen(s) <= NHSC_PATH_MAX)
+	    nhs_choices_page_ok(s))
 		cur->next = arena_strdup(a, s);
 	if ((s = nhs_choices_json_str(obj, "high")) != NULL &&
 	    date_parse_iso8601(s, &cur->high) == -1)
