@@ -1,0 +1,332 @@
+/*
+ * fuzz_nhs_website: the nhs-website connector's parse and poll on
+ * arbitrary bytes.
+ *
+ * A first byte below 16 picks the settings (default paging, two to a
+ * page with no rescan, one to a page) and the cursor (0..14),
+ * or says the rest is a saved cursor to poll with (15); any other
+ * first byte is the response's own, with the first settings and no
+ * cursor. A response is a bare 200 body, or a whole "HTTP/..."
+ * response as in the .http golden cases; the replay runs every seed
+ * under every choice.
+ * Whatever comes out must hold up: items well formed and bounded, a
+ * response in its comment's thread, the cursor JSON without the key,
+ * the next request the very one that cursor names when polled, the
+ * key in its header only, errors that never show it. Anything else
+ * aborts.
+ *
+ * Built for libFuzzer with HEARD_FUZZ; otherwise FUZZ_REPLAY adds a
+ * main() that runs every file under the given directories once.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef FUZZ_REPLAY
+#include <ftw.h>
+#endif
+
+#include <jansson.h>
+
+#include "arena.h"
+#include "connector.h"
+
+#define FUZZ_MAX_HEADERS	16
+#define FUZZ_KEY		"FUZZKEY"
+#define FUZZ_BASE		"https://fuzz.example.org/comments"
+
+extern const struct connector connector_nhs_website;
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static const char *const fuzz_cursors[] = {
+	NULL,
+	"{\"from\":\"2023-05-03\",\"sweeps\":3}",
+	"{\"from\":\"2023-08-31\",\"high\":\"2023-09-05T00:00:00Z\","
+	    "\"offset\":2,\"sweeps\":1}",
+	"{\"full\":true,\"offset\":50,\"sweeps\":30,\"from\":\"2023-01-01\"}",
+	"{\"from\":\"2023-02-30\",\"offset\":-5,\"high\":7,\"sweeps\":\"x\"}",
+};
+
+static const struct conn_kv fuzz_kv[3][4] = {
+	{ { "subscription_key", FUZZ_KEY }, { "base_url", FUZZ_BASE },
+	    { "ods_code", "RRV03" }, { "rescan", "24" } },
+	{ { "subscription_key", FUZZ_KEY }, { "base_url", FUZZ_BASE "/" },
+	    { "ods_code", "rj1" }, { "limit", "2" } },
+	{ { "subscription_key", FUZZ_KEY }, { "base_url", FUZZ_BASE },
+	    { "ods_code", "RRV03" }, { "limit", "1" } },
+};
+
+struct fuzz_resp {
+	struct conn_response	r;
+	struct conn_header	hdr[FUZZ_MAX_HEADERS];
+	char			*copy;	/* owned: NUL-terminated input */
+};
+
+static void
+fuzz_check(int ok, const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "fuzz_nhs_website: broken invariant: %s\n",
+		    what);
+		abort();
+	}
+}
+
+/* Text a reader sees: no controls (but newline in bodies), bounded. */
+static void
+fuzz_text(const char *s, size_t max, int lines, const char *what)
+{
+	size_t i, n;
+
+	if (s == NULL)
+		return;
+	n = strlen(s);
+	fuzz_check(n > 0 && n <= max, what);
+	for (i = 0; i < n; i++)
+		fuzz_check((unsigned char)s[i] >= 0x20 ||
+		    (lines && s[i] == '\n'), what);
+}
+
+static int
+fuzz_word(const char *s, const char *set, size_t lo, size_t hi)
+{
+	size_t n = strspn(s, set);
+
+	return s[n] == '\0' && n >= lo && n <= hi;
+}
+
+#define FUZZ_ID_SET	"abcdefghijklmnopqrstuvwxyz" \
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
+static void
+fuzz_json_object(const char *s, const char *what)
+{
+	json_t *v = json_loads(s, 0, NULL);
+
+	fuzz_check(json_is_object(v), what);
+	json_decref(v);
+}
+
+static void
+fuzz_item(const struct conn_item *it)
+{
+	size_t n;
+
+	fuzz_check(it->external_id != NULL &&
+	    fuzz_word(it->external_id, FUZZ_ID_SET, 1, 65), "external_id");
+	fuzz_check(it->thread_key != NULL &&
+	    fuzz_word(it->thread_key, FUZZ_ID_SET, 1, 64), "thread_key");
+	n = strlen(it->thread_key);
+	if (it->dir == ITEM_OUT)
+		fuzz_check(it->parent_id != NULL &&
+		    strcmp(it->parent_id, it->thread_key) == 0 &&
+		    strncmp(it->external_id, it->thread_key, n) == 0 &&
+		    strcmp(it->external_id + n, "R") == 0, "response");
+	else
+		fuzz_check(it->dir == ITEM_IN && strcmp(it->external_id,
+		    it->thread_key) == 0 && it->parent_id == NULL, "comment");
+	fuzz_text(it->title, 500, 0, "title");
+	fuzz_text(it->body, 64 * 1024, 1, "body");
+	fuzz_text(it->author_name, 200, 0, "author");
+	fuzz_text(it->channel_status, 200, 0, "status");
+	fuzz_check(it->rating == ITEM_NO_RATING ||
+	    (it->rating >= 1 && it->rating <= 5), "rating");
+	fuzz_check(it->url == NULL || strncmp(it->url, "http://", 7) == 0 ||
+	    strncmp(it->url, "https://", 8) == 0, "url scheme");
+	fuzz_check(it->org_hint == NULL || fuzz_word(it->org_hint,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 3, 10), "org_hint");
+	if (it->meta != NULL)
+		fuzz_json_object(it->meta, "meta");
+}
+
+/* A request: ours, clean, the key in its header and nowhere else. */
+static void
+fuzz_request(const struct conn_request *r)
+{
+	size_t i, keys = 0;
+
+	fuzz_check(strncmp(r->url, FUZZ_BASE "/Comments?odsCode=",
+	    strlen(FUZZ_BASE) + 18) == 0, "request to our API");
+	fuzz_check(strpbrk(r->url, " \t\r\n#") == NULL, "clean url");
+	fuzz_check(strstr(r->url, FUZZ_KEY) == NULL, "key in url");
+	for (i = 0; i < r->nheaders; i++)
+		if (strcmp(r->headers[i], "subscription-key: " FUZZ_KEY) == 0)
+			keys++;
+	fuzz_check(keys == 1, "key header once");
+}
+
+/* The saved cursor names the very request the batch asks next. */
+static void
+fuzz_batch(const void *conf, const struct conn_batch *b, struct arena *a)
+{
+	struct conn_request again;
+	struct conn_error e;
+	size_t i;
+
+	fuzz_check(b->nitems <= 10000, "nitems");
+	for (i = 0; i < b->nitems; i++)
+		fuzz_item(&b->items[i]);
+	fuzz_check(b->cursor != NULL, "cursor");
+	fuzz_json_object(b->cursor, "cursor");
+	fuzz_check(strstr(b->cursor, FUZZ_KEY) == NULL, "key in cursor");
+	if (b->next == NULL)
+		return;
+	fuzz_request(b->next);
+	memset(&e, 0, sizeof(e));
+	fuzz_check(connector_nhs_website.poll(conf, b->cursor, a, &again,
+	    &e) == 0, "poll the saved cursor");
+	fuzz_check(strcmp(again.url, b->next->url) == 0, "cursor names next");
+}
+
+/* "HTTP/1.1 200 OK", headers, blank line, body; cut in place. */
+static void
+fuzz_http(struct fuzz_resp *fr, char *p, char *end)
+{
+	char *nl, *colon;
+
+	fr->r.status = strtol(p + strcspn(p, " "), NULL, 10);
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		*nl = '\0';
+		if (nl > p && nl[-1] == '\r')
+			nl[-1] = '\0';
+		if (*p == '\0' && p != fr->copy) {
+			p = nl + 1;
+			break;
+		}
+		if ((colon = strchr(p, ':')) != NULL &&
+		    fr->r.nheaders < FUZZ_MAX_HEADERS && p != fr->copy) {
+			*colon = '\0';
+			fr->hdr[fr->r.nheaders].name = p;
+			fr->hdr[fr->r.nheaders++].value = colon + 1 +
+			    strspn(colon + 1, " \t");
+		}
+		p = nl + 1;
+	}
+	fr->r.body = p;
+	fr->r.body_len = (size_t)(end - p);
+}
+
+static void
+fuzz_response(struct fuzz_resp *fr, const uint8_t *data, size_t size)
+{
+	memset(fr, 0, sizeof(*fr));
+	fr->copy = malloc(size + 1);
+	fuzz_check(fr->copy != NULL, "malloc");
+	memcpy(fr->copy, data, size);
+	fr->copy[size] = '\0';
+	fr->r.headers = fr->hdr;
+	if (size > 5 && memcmp(data, "HTTP/", 5) == 0) {
+		fuzz_http(fr, fr->copy, fr->copy + size);
+		return;
+	}
+	fr->r.status = 200;
+	fr->r.body = fr->copy;
+	fr->r.body_len = size;
+}
+
+static void
+fuzz_parse(const void *conf, const char *cursor, struct fuzz_resp *fr,
+    struct arena *a)
+{
+	struct conn_request req;
+	struct conn_batch b;
+	struct conn_error e;
+
+	memset(&e, 0, sizeof(e));
+	fuzz_check(connector_nhs_website.poll(conf, cursor, a, &req, &e) ==
+	    0, "poll");
+	fuzz_request(&req);
+	memset(&b, 0, sizeof(b));
+	if (connector_nhs_website.parse(conf, cursor, &fr->r, a, &b, &e) ==
+	    0)
+		fuzz_batch(conf, &b, a);
+	else
+		fuzz_check(e.code != CONN_OK && e.msg[0] != '\0' &&
+		    strstr(e.msg, FUZZ_KEY) == NULL, "error");
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct conn_settings set;
+	struct conn_request req;
+	struct fuzz_resp fr;
+	struct conn_error e;
+	struct arena a;
+	const void *conf;
+	unsigned sel = 0;
+
+	if (size > 0 && data[0] < 16) {
+		sel = data[0];
+		data++;
+		size--;
+	}
+	arena_init(&a);
+	memset(&e, 0, sizeof(e));
+	set.kv = fuzz_kv[sel % 3];
+	set.n = 4;
+	conf = connector_nhs_website.configure(&a, &set, &e);
+	fuzz_check(conf != NULL, "configure");
+	fuzz_response(&fr, data, size);
+	if (sel == 15) {
+		fuzz_check(connector_nhs_website.poll(conf, fr.copy, &a, &req,
+		    &e) == 0, "poll any cursor");
+		fuzz_request(&req);
+	} else
+		fuzz_parse(conf, fuzz_cursors[sel / 3], &fr, &a);
+	free(fr.copy);
+	arena_free(&a);
+	return 0;
+}
+
+#ifdef FUZZ_REPLAY
+static size_t fuzz_files;
+
+static int
+fuzz_replay_file(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	FILE *fp;
+	uint8_t *buf;
+	size_t n;
+
+	(void)ftw;
+	if (type != FTW_F)
+		return 0;
+	if ((fp = fopen(path, "rb")) == NULL) {
+		perror(path);
+		return 1;
+	}
+	buf = malloc((size_t)st->st_size + 1);
+	n = buf != NULL ? fread(buf + 1, 1, (size_t)st->st_size, fp) : 0;
+	fclose(fp);
+	if (buf == NULL || n != (size_t)st->st_size) {
+		fprintf(stderr, "%s: cannot read\n", path);
+		free(buf);
+		return 1;
+	}
+	/* Every settings, cursor and mode the first byte can pick. */
+	for (buf[0] = 0; buf[0] < 16; buf[0]++)
+		LLVMFuzzerTestOneInput(buf, n + 1);
+	free(buf);
+	fuzz_files++;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (nftw(argv[i], fuzz_replay_file, 16, FTW_PHYS) != 0) {
+			fprintf(stderr, "%s: replay failed\n", argv[i]);
+			return 1;
+		}
+	printf("fuzz_nhs_website: %zu inputs replayed\n", fuzz_files);
+	return fuzz_files == 0;
+}
+#endif
