@@ -628,7 +628,7 @@ nhs_website_parse_page(const struct nhs_website_conf *c, const char *cursor,
 	struct nhs_website_job job = { c, a, 0 };
 	struct nhs_website_cursor cur;
 	struct conn_batch b;
-	json_t *root, *list;
+	json_t *root = NULL, *list = NULL;
 	size_t n;
 
 	if (nhs_status(r, NHSW_NAME, e) == -1 ||

@@ -9,18 +9,14 @@
  * through reply_parse. Whatever comes out must be well-formed: items
  * keyed and bounded, a cursor that reads back, an error with a reason.
  *
- * Built for libFuzzer with HEARD_FUZZ; otherwise FUZZ_REPLAY adds a
- * main() that runs every file under the given directories once.
+ * Built for libFuzzer with HEARD_FUZZ; otherwise replay.c adds a
+ * main() that runs every file under the given directories.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef FUZZ_REPLAY
-#include <ftw.h>
-#endif
 
 #include <jansson.h>
 
@@ -242,49 +238,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef FUZZ_REPLAY
-static size_t fuzz_files;
-
-static int
-fuzz_replay_file(const char *path, const struct stat *st, int type,
-    struct FTW *ftw)
-{
-	FILE *fp;
-	uint8_t *buf;
-	size_t n;
-
-	(void)ftw;
-	if (type != FTW_F)
-		return 0;
-	if ((fp = fopen(path, "rb")) == NULL) {
-		perror(path);
-		return 1;
-	}
-	buf = malloc((size_t)st->st_size + 1);
-	n = buf != NULL ? fread(buf, 1, (size_t)st->st_size, fp) : 0;
-	fclose(fp);
-	if (buf == NULL || n != (size_t)st->st_size) {
-		fprintf(stderr, "%s: cannot read\n", path);
-		free(buf);
-		return 1;
-	}
-	LLVMFuzzerTestOneInput(buf, n);
-	free(buf);
-	fuzz_files++;
-	return 0;
-}
-
-int
-main(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++)
-		if (nftw(argv[i], fuzz_replay_file, 16, FTW_PHYS) != 0) {
-			fprintf(stderr, "%s: replay failed\n", argv[i]);
-			return 1;
-		}
-	printf("fuzz_care_connect: %zu inputs replayed\n", fuzz_files);
-	return fuzz_files == 0;
-}
-#endif
+/* Replays run each seed once more per value of a leading mode byte. */
+const unsigned fuzz_replay_modes = 0;

@@ -9,8 +9,8 @@
  * well formed and bounded, the cursor JSON, and the next request the
  * very one that cursor names when polled. Anything else aborts.
  *
- * Built for libFuzzer with HEARD_FUZZ; otherwise FUZZ_REPLAY adds a
- * main() that runs every file under the given directories once.
+ * Built for libFuzzer with HEARD_FUZZ; otherwise replay.c adds a
+ * main() that runs every file under the given directories.
  */
 #include <ctype.h>
 #include <stddef.h>
@@ -18,10 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef FUZZ_REPLAY
-#include <ftw.h>
-#endif
 
 #include <jansson.h>
 
@@ -320,54 +316,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef FUZZ_REPLAY
-static size_t fuzz_files;
-
-/* Each file once as it is, and once under every mode. */
-static int
-fuzz_replay_file(const char *path, const struct stat *st, int type,
-    struct FTW *ftw)
-{
-	FILE *fp;
-	uint8_t *buf;
-	size_t n, m;
-
-	(void)ftw;
-	if (type != FTW_F)
-		return 0;
-	if ((fp = fopen(path, "rb")) == NULL) {
-		perror(path);
-		return 1;
-	}
-	buf = malloc((size_t)st->st_size + 1);
-	n = buf != NULL ? fread(buf + 1, 1, (size_t)st->st_size, fp) : 0;
-	fclose(fp);
-	if (buf == NULL || n != (size_t)st->st_size) {
-		fprintf(stderr, "%s: cannot read\n", path);
-		free(buf);
-		return 1;
-	}
-	LLVMFuzzerTestOneInput(buf + 1, n);
-	for (m = 0; m < FUZZ_NCURSORS + 2; m++) {
-		buf[0] = (uint8_t)m;
-		LLVMFuzzerTestOneInput(buf, n + 1);
-	}
-	free(buf);
-	fuzz_files++;
-	return 0;
-}
-
-int
-main(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++)
-		if (nftw(argv[i], fuzz_replay_file, 16, FTW_PHYS) != 0) {
-			fprintf(stderr, "%s: replay failed\n", argv[i]);
-			return 1;
-		}
-	printf("fuzz_care_opinion: %zu inputs replayed\n", fuzz_files);
-	return fuzz_files == 0;
-}
-#endif
+/* Replays run each seed once more per value of a leading mode byte. */
+const unsigned fuzz_replay_modes = FUZZ_NCURSORS + 2;
