@@ -25,29 +25,6 @@ def day_of(t):
     return time.strftime("%Y/%-m/%-d", time.gmtime(t))
 
 
-def rolls_up_site_codes():
-    """Whether ingest files a site's ODS code (RJ122, as NHS Choices
-    links give it) under its trust (RJ1) when only trusts are known.
-    The connector puts the site's code in org_hint; rolling it up is
-    ingest's part, and these tests need it."""
-    srv = FakeChoices(CHOICES_KEY)
-    h = Heard()
-    try:
-        h.add_org()
-        srv.add_comment(1, 1, "RJ122", "Probe", anything="Probe.")
-        sid = h.add_source("RJ1", "nhs-choices", base_url=srv.origin,
-                           apikey=CHOICES_KEY, ods_code="RJ1")
-        h.run("poll", str(sid))
-        return len(h.threads("RJ1")) == 1
-    finally:
-        h.close()
-        srv.close()
-
-
-ROLLS_UP = rolls_up_site_codes()
-NO_ROLLUP = "ingest does not yet roll a site's ODS code up to its trust"
-
-
 class NHSCase(unittest.TestCase):
     """A fresh heard with the trust list; subclasses add their fake."""
 
@@ -71,23 +48,23 @@ class NHSCase(unittest.TestCase):
 
 class ChoicesCase(NHSCase):
     """Three comments on two of Guy's and St Thomas' sites (RJ122,
-    RJ121), one on another trust's (RYQ30), a reply: two pages."""
-
-    CODES = ("RJ122", "RJ121")
+    RJ121), one on another trust's (RYQ30), a reply: two pages. The
+    links name sites, as NHS Choices' do; ingest files them under the
+    trust (only trusts are imported)."""
 
     def setUp(self):
         super().setUp()
         s = self.srv = FakeChoices(CHOICES_KEY, page_size=3)
         now = self.now
-        s.add_comment(91001, 40100, self.CODES[0], "Kind nurses on ward 5",
+        s.add_comment(91001, 40100, "RJ122", "Kind nurses on ward 5",
                       liked="The nurses were kind.",
                       improved="The ward was cold at night.",
                       ratings=[("Friends and Family", "Extremely likely",
                                 "Option", 5)], when=now - 5 * DAY)
-        s.add_comment(91002, 40101, self.CODES[1], "Long wait in A&E",
+        s.add_comment(91002, 40101, "RJ121", "Long wait in A&E",
                       anything="Six hours and nobody told us why.",
                       when=now - 4 * DAY)
-        s.add_comment(91003, 40100, self.CODES[0], "Parking",
+        s.add_comment(91003, 40100, "RJ122", "Parking",
                       anything="No spaces at all.", when=now - 3 * DAY)
         s.add_comment(91004, 43861, "RYQ30", "Another trust's ward",
                       anything="Not Guy's.", when=now - 2 * DAY)
@@ -100,8 +77,7 @@ class ChoicesCase(NHSCase):
                                  org_type="hospitals", ods_code="RJ1")
 
 
-class ChoicesPolls:
-    """Polls, with the ODS codes of the concrete class's CODES."""
+class ChoicesPollTest(ChoicesCase):
 
     def test_threads_under_the_trust_with_replies_out(self):
         sid = self.add_source()
@@ -119,7 +95,7 @@ class ChoicesPolls:
         self.assertEqual(comment["rating"], 5)
         self.assertEqual(comment["url"], "http://www.nhs.uk/Services/"
                          "hospitals/ReviewsAndRatings/DefaultView.aspx"
-                         "?id=" + self.CODES[0])
+                         "?id=RJ122")
         self.assertEqual(reply["external_id"], "91001R")
         self.assertEqual(reply["direction"], "out")
         self.assertEqual(reply["author"], GUYS)
@@ -153,8 +129,7 @@ class ChoicesPolls:
     def test_new_comment_and_late_reply_arrive_next_poll(self):
         sid = self.add_source()
         self.h.run("poll", str(sid))
-        self.srv.add_comment(91005, 40101, self.CODES[1],
-                             "Thank you maternity",
+        self.srv.add_comment(91005, 40101, "RJ121", "Thank you maternity",
                              liked="Wonderful care.")
         self.srv.add_reply(91003, "More spaces open in May.", GUYS)
         self.h.run("poll", str(sid))
@@ -204,8 +179,7 @@ class ChoicesKeyTest(ChoicesCase):
                          [["not-the-key"]])
 
 
-class ChoicesFaults:
-    """Faults, with the ODS codes of the concrete class's CODES."""
+class ChoicesFaultTest(ChoicesCase):
 
     def test_429_500_and_truncation_lose_nothing(self):
         sid = self.add_source()
@@ -245,8 +219,7 @@ class ChoicesFaults:
                          ["91001", "91001R"])
 
 
-class ChoicesHandoff:
-    """A handoff reply, with the codes of the concrete class's CODES."""
+class ChoicesHandoffTest(ChoicesCase):
 
     def test_reply_is_a_task_closed_when_the_reply_appears(self):
         sid = self.add_source()
@@ -272,21 +245,6 @@ class ChoicesHandoff:
         self.assertEqual([i["external_id"] for i in t["items"]
                           if i["direction"] == "out"], ["91002R"])
         self.assertTrue(all(r.method == "GET" for r in self.srv.requests))
-
-
-@unittest.skipUnless(ROLLS_UP, NO_ROLLUP)
-class ChoicesSiteCodeTest(ChoicesPolls, ChoicesFaults, ChoicesHandoff,
-                          ChoicesCase):
-    """As NHS Choices links name them: a site's code, filed under its
-    trust by ingest."""
-
-
-class ChoicesTrustCodeTest(ChoicesPolls, ChoicesFaults, ChoicesHandoff,
-                           ChoicesCase):
-    """Links that name the trust itself (DefaultView.aspx?id=RJ1): the
-    connector end to end, whatever ingest makes of a site's code."""
-
-    CODES = ("RJ1", "RJ1")
 
 
 class WebsiteCase(NHSCase):
