@@ -99,6 +99,8 @@ static const char ingest_sql_insert[] =
 /*
  * A new message from the public reopens a thread staff had resolved
  * or closed: the patient has more to say. Hidden threads stay hidden.
+ * The subject is the patient's: a channel that lists the organisation's
+ * reply before the post it answers gets the post's title once it comes.
  */
 static const char ingest_sql_touch[] =
     "UPDATE threads SET message_count = message_count + 1,"
@@ -108,7 +110,9 @@ static const char ingest_sql_touch[] =
     "  ELSE first_response_at END,"
     " status = CASE WHEN ?3 = 'in' AND status IN ('resolved', 'closed')"
     "  THEN 'open' ELSE status END,"
-    " subject = CASE WHEN subject = '' THEN ?4 ELSE subject END,"
+    " subject = CASE WHEN subject = '' OR (?3 = 'in' AND"
+    "  (SELECT count(*) FROM messages WHERE thread_id = ?1"
+    "  AND direction = 'in') = 1) THEN ?4 ELSE subject END,"
     " updated_at = ?5 WHERE id = ?1";
 /*
  * The channel's own word on the thread (an Open311 request closed, a

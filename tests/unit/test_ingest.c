@@ -297,6 +297,36 @@ test_org_hint(void **state)
 	    "RJ1");
 }
 
+/* A reply listed before the post it answers: the post names the thread. */
+static void
+test_subject_from_the_patient(void **state)
+{
+	struct fixture *f = *state;
+	struct conn_item reply[] = {
+		ITEM(.external_id = "80452R", .thread_key = "80452",
+		    .dir = ITEM_OUT, .title = "The trust replies:",
+		    .body = "Thank you."),
+	};
+	struct conn_item post[] = {
+		ITEM(.external_id = "80452", .thread_key = "80452",
+		    .title = "Kind staff", .body = "They were kind."),
+		ITEM(.external_id = "80453", .thread_key = "80452",
+		    .title = "Also", .body = "And quick."),
+	};
+	struct ingest_stats st;
+
+	put_ok(f, reply, 1, NULL, &st);
+	assert_string_equal(q1(f->s, "SELECT subject FROM threads"),
+	    "The trust replies:");
+	put_ok(f, post, 1, NULL, &st);
+	assert_string_equal(q1(f->s, "SELECT subject FROM threads"),
+	    "Kind staff");
+	/* A second post from the public keeps the first one's subject. */
+	put_ok(f, post + 1, 1, NULL, &st);
+	assert_string_equal(q1(f->s, "SELECT subject FROM threads"),
+	    "Kind staff");
+}
+
 /* Any failure stores nothing: not the items before it, not the cursor. */
 static void
 test_rollback(void **state)
@@ -504,6 +534,7 @@ main(void)
 		T(test_edit_in_place),
 		T(test_removed_kept_hidden),
 		T(test_org_hint),
+		T(test_subject_from_the_patient),
 		T(test_rollback),
 		T(test_cursor_and_health),
 		T(test_responses_and_reopen),
