@@ -17,12 +17,13 @@
 #include "orgs.h"
 #include "sources.h"
 #include "store.h"
+#include "testdb.h"
 
 #define NOW	INT64_C(1777636800)	/* 2026-05-01 12:00 UTC */
 
 struct fixture {
-	char		 dir[64];
-	char		 path[96];
+	char		 dir[TESTDB_DIR];
+	char		 path[TESTDB_PATH];
 	struct store	*s;
 	struct source	 src;		/* rss for RJ1 */
 };
@@ -34,11 +35,7 @@ setup(void **state)
 	char err[256];
 	int64_t id;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/heard-test-ingest.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/heard.db", f->dir);
-	if ((f->s = store_open(f->path, err, sizeof(err))) == NULL)
-		fail_msg("store_open: %s", err);
+	f->s = testdb_open("ingest", f->dir, f->path);
 	assert_true(orgs_ensure(f->s, "RJ1", "GUY'S", "trust") > 0);
 	assert_true(orgs_ensure(f->s, "RAL", "ROYAL FREE", "trust") > 0);
 	id = sources_add(f->s, "RJ1", "rss", "{\"url\": \"http://x/\"}", NOW,
@@ -53,18 +50,9 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const names[] = { "heard.db", "heard.db-wal",
-	    "heard.db-shm" };
-	char p[160];
-	size_t i;
 
 	source_free(&f->src);
-	store_close(f->s);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", f->dir, names[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	testdb_close(f->s, f->dir);
 	free(f);
 	return 0;
 }

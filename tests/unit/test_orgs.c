@@ -14,6 +14,7 @@
 
 #include "orgs.h"
 #include "store.h"
+#include "testdb.h"
 
 #define ODS		HEARD_SOURCE_DIR "/data/ods/"
 #define MAY_2026	INT64_C(1777636800)	/* 2026-05-01 12:00 UTC */
@@ -21,8 +22,8 @@
 #define JUN_30_2026	INT64_C(1782820800)
 
 struct fixture {
-	char		 dir[64];
-	char		 path[96];
+	char		 dir[TESTDB_DIR];
+	char		 path[TESTDB_PATH];
 	struct store	*s;
 };
 
@@ -30,13 +31,8 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char err[256];
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/heard-test-orgs.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/heard.db", f->dir);
-	if ((f->s = store_open(f->path, err, sizeof(err))) == NULL)
-		fail_msg("store_open: %s", err);
+	f->s = testdb_open("orgs", f->dir, f->path);
 	*state = f;
 	return 0;
 }
@@ -54,14 +50,13 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const names[] = { "heard.db", "heard.db-wal",
-	    "heard.db-shm", "bad.csv", "trusts.csv", "epraccur.csv" };
+	static const char *const names[] = { "bad.csv", "trusts.csv",
+	    "epraccur.csv" };
 	size_t i;
 
-	store_close(f->s);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		rm(f->dir, names[i]);
-	rmdir(f->dir);
+	testdb_close(f->s, f->dir);
 	free(f);
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "replies.h"
 #include "sources.h"
 #include "store.h"
+#include "testdb.h"
 #include "tasks.h"
 #include "threads.h"
 
@@ -28,8 +29,8 @@
 			    __VA_ARGS__ })
 
 struct fixture {
-	char		 dir[64];
-	char		 path[96];
+	char		 dir[TESTDB_DIR];
+	char		 path[TESTDB_PATH];
 	struct store	*s;
 	struct source	 src;		/* RJ1, connector "fakeapi" */
 	int64_t		 thread;	/* key "c1": q1 in, o1 out, q2 in */
@@ -100,11 +101,7 @@ setup(void **state)
 	int64_t id;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/heard-test-replies.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/heard.db", f->dir);
-	if ((f->s = store_open(f->path, err, sizeof(err))) == NULL)
-		fail_msg("store_open: %s", err);
+	f->s = testdb_open("replies", f->dir, f->path);
 	assert_true(orgs_ensure(f->s, "RJ1", "Guy's and St Thomas'",
 	    "trust") > 0);
 	id = sources_add(f->s, "RJ1", "fakeapi", "{\"url\": \"x\"}", NOW, err,
@@ -123,18 +120,9 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const names[] = { "heard.db", "heard.db-wal",
-	    "heard.db-shm" };
-	char p[160];
-	size_t i;
 
 	source_free(&f->src);
-	store_close(f->s);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", f->dir, names[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	testdb_close(f->s, f->dir);
 	free(f);
 	return 0;
 }

@@ -15,12 +15,13 @@
 #include "orgs.h"
 #include "sources.h"
 #include "store.h"
+#include "testdb.h"
 
 #define NOW	INT64_C(1777636800)	/* 2026-05-01T12:00:00Z */
 
 struct fixture {
-	char		 dir[64];
-	char		 path[96];
+	char		 dir[TESTDB_DIR];
+	char		 path[TESTDB_PATH];
 	struct store	*s;
 };
 
@@ -28,13 +29,8 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char err[256];
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/heard-test-sources.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/heard.db", f->dir);
-	if ((f->s = store_open(f->path, err, sizeof(err))) == NULL)
-		fail_msg("store_open: %s", err);
+	f->s = testdb_open("sources", f->dir, f->path);
 	assert_true(orgs_ensure(f->s, "RJ1", "GUY'S", "trust") > 0);
 	*state = f;
 	return 0;
@@ -44,17 +40,7 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const names[] = { "heard.db", "heard.db-wal",
-	    "heard.db-shm" };
-	char p[160];
-	size_t i;
-
-	store_close(f->s);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", f->dir, names[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	testdb_close(f->s, f->dir);
 	free(f);
 	return 0;
 }

@@ -17,13 +17,14 @@
 #include "orgs.h"
 #include "sources.h"
 #include "store.h"
+#include "testdb.h"
 #include "threads.h"
 
 #define NOW	INT64_C(1777636800)	/* 2026-05-01T12:00:00Z */
 
 struct fixture {
-	char		 dir[64];
-	char		 path[96];
+	char		 dir[TESTDB_DIR];
+	char		 path[TESTDB_PATH];
 	struct store	*s;
 };
 
@@ -75,13 +76,8 @@ setup(void **state)
 		    .body = "Thanks to ward 4", .author_handle = "@bob",
 		    .created_at = NOW - 60),
 	};
-	char err[256];
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/heard-test-threads.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/heard.db", f->dir);
-	if ((f->s = store_open(f->path, err, sizeof(err))) == NULL)
-		fail_msg("store_open: %s", err);
+	f->s = testdb_open("threads", f->dir, f->path);
 	assert_true(orgs_ensure(f->s, "RJ1", "GUY'S", "trust") > 0);
 	assert_true(orgs_ensure(f->s, "RAL", "ROYAL FREE", "trust") > 0);
 	feed(f->s, "RJ1", "rss", rj1, 3);
@@ -94,17 +90,7 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const names[] = { "heard.db", "heard.db-wal",
-	    "heard.db-shm" };
-	char p[160];
-	size_t i;
-
-	store_close(f->s);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", f->dir, names[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	testdb_close(f->s, f->dir);
 	free(f);
 	return 0;
 }
