@@ -62,6 +62,8 @@ static const struct opt opts[] = {
 	    "largest response body accepted" },
 	{ "poll", "max_redirects", OPT_LONG, F(max_redirects), 0, 20,
 	    "redirects followed before giving up" },
+	{ "poll", "resync", OPT_SECS, F(resync), 1, 3600,
+	    "how often a running daemon reads the sources table again" },
 	{ "poll", "user_agent", OPT_STR, F(user_agent), 0, 0,
 	    "User-Agent sent with every request" },
 	{ "poll", "ca_file", OPT_STR, F(ca_file), 0, 0,
@@ -104,6 +106,7 @@ config_defaults(struct config *c)
 	c->connect_timeout = 15;
 	c->max_body = 10L * 1024 * 1024;
 	c->max_redirects = 5;
+	c->resync = 30;
 	c->user_agent = xstrdup("heard/" "0.1 (+https://github.com/heard)");
 	c->log_level = LOG_LVL_INFO;
 }

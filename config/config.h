@@ -22,6 +22,7 @@ struct config {
 	long	 connect_timeout;
 	long	 max_body;	/* bytes */
 	long	 max_redirects;
+	long	 resync;	/* seconds between re-reads of the sources */
 	char	*user_agent;	/* owned */
 	char	*ca_file;	/* owned or NULL: system CAs */
 	int	 allow_file_urls;	/* file:// sources (the demo) */

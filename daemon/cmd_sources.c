@@ -115,8 +115,8 @@ const struct cmd_entry cmd_sources_entry = {
 	.more = "add: ORG is an ODS code, CONNECTOR a name from `heard "
 	    "connectors`;\n  prints the new source's id alone on stdout.\n"
 	    "list: last success, last error, failures in a row, next poll.\n"
-	    "  The daemon picks up a new source on SIGHUP or its next "
-	    "reload.\n",
+	    "  A running daemon reads the sources again every poll.resync\n"
+	    "  (30 seconds), and at once on SIGHUP.\n",
 	.needs = CMD_NEEDS_STORE,
 	.exec = cmd_sources_exec,
 };

@@ -27,6 +27,7 @@ struct serve {
 	ev_signal	 sigint;
 	ev_signal	 sighup;
 	ev_timer	 drain;		/* while stopping */
+	ev_timer	 resync;	/* re-reads the sources */
 	ev_tstamp	 deadline;	/* of the drain */
 	int		 stopping;
 };
@@ -51,6 +52,22 @@ serve_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* One pass over the sources table; new ones are scheduled at once. */
+static void
+serve_resync_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct serve *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (s->stopping)
+		return;
+	poller_reload(s->h->poller);
+	/* A reload may have changed poll.resync. */
+	w->repeat = (ev_tstamp)s->h->cfg.resync;
+	ev_timer_again(loop, w);
+}
+
 /* First signal: finish what is in flight. Second: leave now. */
 static void
 serve_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -64,6 +81,7 @@ serve_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	s->stopping = 1;
+	ev_timer_stop(loop, &s->resync);
 	poller_stop(s->h->poller);
 	replier_stop(s->h->replier);
 	log_info("heard: signal %d: stopping, %d polls in flight", w->signum,
@@ -160,6 +178,7 @@ static void
 serve_unwatch(struct serve *s)
 {
 	ev_timer_stop(s->h->loop, &s->drain);
+	ev_timer_stop(s->h->loop, &s->resync);
 	ev_signal_stop(s->h->loop, &s->sigterm);
 	ev_signal_stop(s->h->loop, &s->sigint);
 	ev_signal_stop(s->h->loop, &s->sighup);
@@ -179,6 +198,10 @@ serve_run(struct heard *h)
 	serve_watch(&s, &s.sighup, serve_hup_cb, SIGHUP);
 	ev_timer_init(&s.drain, serve_drain_cb, SERVE_CHECK, SERVE_CHECK);
 	s.drain.data = &s;
+	/* Sources added or changed from the command line while we run. */
+	ev_timer_init(&s.resync, serve_resync_cb, (ev_tstamp)h->cfg.resync,
+	    (ev_tstamp)h->cfg.resync);
+	s.resync.data = &s;
 	/* Watchers are in place: what arrived meanwhile is handled now. */
 	serve_signals(SIG_UNBLOCK);
 	if (poller_start(h->poller) == -1 ||
@@ -186,6 +209,7 @@ serve_run(struct heard *h)
 		serve_unwatch(&s);
 		return -1;
 	}
+	ev_timer_start(h->loop, &s.resync);
 	log_info("heard: serving %zu sources", poller_sources(h->poller));
 	ev_run(h->loop, 0);
 	serve_unwatch(&s);

@@ -206,6 +206,17 @@ class DaemonTest(HeardTestCase):
         wait_for(lambda: len(self.h.threads()) == 3, what="3 threads")
         self.assertEqual(self.h.stop(), 0)
 
+    def test_source_added_while_running_is_polled_without_a_signal(self):
+        self.h.write_config("[poll]\nresync = 1s\n")
+        self.srv.put("/a.rss", rss("a", ITEMS[:1]))
+        self.h.add_source("RJ1", "rss", url=self.srv.url("/a.rss"))
+        self.h.start()
+        wait_for(lambda: len(self.h.threads()) == 1, what="1 thread")
+        self.srv.put("/b.rss", rss("b", ITEMS[1:]))
+        self.h.add_source("RJ1", "rss", url=self.srv.url("/b.rss"))
+        wait_for(lambda: len(self.h.threads()) == 3, what="3 threads")
+        self.assertEqual(self.h.stop(), 0)
+
     def test_kill_9_during_ingest_stores_every_item_once(self):
         feeds = 12
         per_feed = 400
