@@ -574,6 +574,7 @@ care_connect_item_from_request(const struct care_connect_conf *c,
 	memset(it, 0, sizeof(*it));
 	it->external_id = arena_printf(a, "req:%s", id);
 	it->thread_key = id;
+	it->reference = id;	/* the number the patient was given */
 	it->dir = ITEM_IN;
 	it->rating = ITEM_NO_RATING;
 	it->title = care_connect_text(a, r->f[O311_SERVICE_NAME],
@@ -615,6 +616,7 @@ care_connect_item_from_update(const struct open311_rec *r,
 	memset(it, 0, sizeof(*it));
 	it->external_id = arena_printf(a, "upd:%s", id);
 	it->thread_key = req;
+	it->reference = req;
 	it->parent_id = arena_printf(a, "req:%s", req);
 	it->dir = ITEM_OUT;
 	it->rating = ITEM_NO_RATING;

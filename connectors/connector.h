@@ -126,6 +126,9 @@ struct conn_item {
 	const char	*thread_status;	/* status the channel sets for the
 					   thread (open, in_progress, resolved,
 					   closed, hidden), or NULL */
+	const char	*reference;	/* the channel's own public reference
+					   for the thread (an Open311 service
+					   request id), or NULL */
 };
 
 /* The result of one parse. */

@@ -76,9 +76,12 @@ cmd_thread_text(json_t *t)
 	json_t *m;
 	size_t k;
 
-	printf("%s  %s  [%s]  %s via %s\n", cmd_thread_str(t, "reference"),
-	    cmd_thread_str(t, "subject"), cmd_thread_str(t, "status"),
-	    cmd_thread_str(t, "org"), cmd_thread_str(t, "connector"));
+	printf("%s  %s  [%s]  %s via %s%s%s\n", cmd_thread_str(t,
+	    "reference"), cmd_thread_str(t, "subject"),
+	    cmd_thread_str(t, "status"), cmd_thread_str(t, "org"),
+	    cmd_thread_str(t, "connector"),
+	    *cmd_thread_str(t, "channel_reference") ? ", reference " : "",
+	    cmd_thread_str(t, "channel_reference"));
 	json_array_foreach(json_object_get(t, "items"), k, m)
 		cmd_thread_item(m);
 	json_array_foreach(json_object_get(t, "replies"), k, m)

@@ -24,7 +24,7 @@
 /* The texts of an item, repaired to UTF-8 where they were not. */
 enum ingest_text {
 	IT_EXT, IT_KEY, IT_PARENT, IT_AUTHOR, IT_HANDLE, IT_TITLE, IT_BODY,
-	IT_URL, IT_STATUS, IT_META, IT_THREAD_STATUS, IT_NTEXT
+	IT_URL, IT_STATUS, IT_META, IT_THREAD_STATUS, IT_REF, IT_NTEXT
 };
 
 /* One item, ready for the tables. */
@@ -113,6 +113,7 @@ static const char ingest_sql_touch[] =
     " subject = CASE WHEN subject = '' OR (?3 = 'in' AND"
     "  (SELECT count(*) FROM messages WHERE thread_id = ?1"
     "  AND direction = 'in') = 1) THEN ?4 ELSE subject END,"
+    " channel_ref = coalesce(channel_ref, ?6),"
     " updated_at = ?5 WHERE id = ?1";
 /*
  * The channel's own word on the thread (an Open311 request closed, a
@@ -222,6 +223,7 @@ ingest_msg_make(struct ingest_ctx *c, const struct conn_item *it,
 		[IT_BODY] = it->body, [IT_URL] = it->url,
 		[IT_STATUS] = it->channel_status, [IT_META] = it->meta,
 		[IT_THREAD_STATUS] = it->thread_status,
+		[IT_REF] = it->reference,
 	};
 	int i;
 
@@ -421,6 +423,7 @@ ingest_touch(struct ingest_ctx *c, int64_t thread,
 	store_bind_text(q, 3, m->dir);
 	store_bind_text(q, 4, subject);
 	sqlite3_bind_int64(q, 5, c->now);
+	store_bind_text(q, 6, m->t[IT_REF]);
 	rc = ingest_done(q);
 	free(subject);
 	return rc;

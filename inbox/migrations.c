@@ -301,9 +301,19 @@ static const char migrations_v2[] =
 "CREATE INDEX reply_outbox_user ON reply_outbox(user_id);"
 "CREATE INDEX reply_outbox_posted ON reply_outbox(message_id);";
 
+/*
+ * 3: the channel's own public reference for a thread (an Open311
+ * service request id), shown beside heard's H- code and accepted by
+ * `heard thread`. Not unique: two servers may both have a request 7.
+ */
+static const char migrations_v3[] =
+"ALTER TABLE threads ADD COLUMN channel_ref TEXT;"
+"CREATE INDEX threads_channel_ref ON threads(channel_ref);";
+
 static const char *const migrations[] = {
 	migrations_v1,
 	migrations_v2,
+	migrations_v3,
 };
 
 int

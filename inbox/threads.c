@@ -17,7 +17,7 @@
 #define THREADS_SELECT \
     "SELECT t.id, o.code, t.connector, t.source_id, t.reference," \
     " t.subject, t.status, t.message_count, t.first_at, t.last_at," \
-    " t.first_response_at, t.assignee_id" \
+    " t.first_response_at, t.assignee_id, t.channel_ref" \
     " FROM threads t JOIN organisations o ON o.id = t.org_id"
 #define THREADS_ORDER	" ORDER BY t.last_at DESC, t.id DESC LIMIT ?3"
 
@@ -43,6 +43,9 @@ static const char *const threads_sql_list[] = {
 static const char threads_sql_one[] = THREADS_SELECT " WHERE t.id = ?1";
 static const char threads_sql_by_ref[] =
     "SELECT id FROM threads WHERE reference = ?1";
+/* The oldest thread a channel reference names (it is not unique). */
+static const char threads_sql_by_channel_ref[] =
+    "SELECT id FROM threads WHERE channel_ref = ?1 ORDER BY id LIMIT 1";
 static const char threads_sql_items[] =
     "SELECT id, external_id, direction, author_name, author_handle, body,"
     " url, rating, created_at, updated_at, title, parent_external_id,"
@@ -82,6 +85,7 @@ threads_row(sqlite3_stmt *q)
 	json_object_set_new(o, "last_at", jsonout_col_time(q, 9));
 	json_object_set_new(o, "first_response_at", jsonout_col_time(q, 10));
 	json_object_set_new(o, "assignee", jsonout_col_int(q, 11));
+	json_object_set_new(o, "channel_reference", jsonout_col_str(q, 12));
 	return o;
 }
 
@@ -248,20 +252,50 @@ threads_outbox(struct store *s, json_t *t, int64_t id)
 	return t;
 }
 
-json_t *
-threads_get(struct store *s, const char *ref)
+/* The thread row with that id, or NULL. */
+static json_t *
+threads_one(struct store *s, int64_t id)
 {
 	sqlite3_stmt *q;
-	json_t *t = NULL, *items;
-	int64_t id;
+	json_t *t = NULL;
 
-	if (ref == NULL || (id = threads_id(s, ref)) == 0 ||
-	    (q = store_stmt(s, threads_sql_one)) == NULL)
+	if (id <= 0 || (q = store_stmt(s, threads_sql_one)) == NULL)
 		return NULL;
 	sqlite3_bind_int64(q, 1, id);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		t = threads_row(q);
 	sqlite3_reset(q);
+	return t;
+}
+
+/* Id of the thread a channel's own reference names; 0 none. */
+static int64_t
+threads_channel_id(struct store *s, const char *ref)
+{
+	sqlite3_stmt *q;
+	int64_t id = 0;
+
+	if ((q = store_stmt(s, threads_sql_by_channel_ref)) == NULL)
+		return 0;
+	store_bind_text(q, 1, ref);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		id = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return id;
+}
+
+json_t *
+threads_get(struct store *s, const char *ref)
+{
+	sqlite3_stmt *q;
+	json_t *t, *items;
+	int64_t id;
+
+	if (ref == NULL)
+		return NULL;
+	/* heard's id or H- code first, then the channel's reference. */
+	if ((t = threads_one(s, id = threads_id(s, ref))) == NULL)
+		t = threads_one(s, id = threads_channel_id(s, ref));
 	if (t == NULL || (q = store_stmt(s, threads_sql_items)) == NULL) {
 		json_decref(t);
 		return NULL;

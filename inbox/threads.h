@@ -16,12 +16,14 @@ struct threads_filter {
 /*
  * New JSON array, newest activity first, of {"id","org","connector",
  * "source","reference","subject","status","messages","first_at",
- * "last_at","first_response_at","assignee"}; NULL on error or an
- * unknown status. Hidden threads are listed only when status is
- * "hidden"; an unknown organisation has none.
+ * "last_at","first_response_at","assignee","channel_reference"};
+ * NULL on error or an unknown status. Hidden threads are listed only
+ * when status is "hidden"; an unknown organisation has none.
  */
 struct json_t	*threads_list(struct store *, const struct threads_filter *);
 /*
+ * ref is heard's id, its H- reference code, or else the channel's own
+ * reference ("channel_reference", e.g. an Open311 service request id).
  * That object plus "items": [{"id","external_id","direction","author",
  * "body","url","rating","created_at","updated_at"}], oldest first,
  * each also with "author_handle", "title", "parent_external_id",
@@ -29,7 +31,6 @@ struct json_t	*threads_list(struct store *, const struct threads_filter *);
  * Each item also has "meta", the channel's extras, when it has any.
  * Then "tasks" (tasks.h: what staff are to post by hand) and
  * "replies" (replies.h: the thread's outbox), oldest first.
- * ref may be the numeric id or the public reference code.
  * NULL if there is no such thread.
  */
 struct json_t	*threads_get(struct store *, const char *ref);

@@ -259,6 +259,9 @@ golden_item(struct buf *out, size_t i, const struct conn_item *it)
 	buf_printf(out, "  removed: %d\n", it->removed);
 	golden_str(out, "  meta", it->meta);
 	golden_str(out, "  thread_status", it->thread_status);
+	/* Only where a channel gives one, so older cases stay as they were. */
+	if (it->reference != NULL)
+		golden_str(out, "  reference", it->reference);
 }
 
 static void

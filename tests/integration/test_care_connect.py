@@ -80,6 +80,10 @@ class PollTest(CareConnectCase):
                          "The ward manager will call you.")
         self.assertEqual(t["items"][0]["created_at"], "2010-04-14T14:37:38Z")
         self.assertEqual(t["subject"], "Sidewalk and Curb Issues")
+        # The service request id stays the public reference: shown on the
+        # thread, and enough for `heard thread` to find it.
+        self.assertEqual(t["channel_reference"], "638344")
+        self.assertEqual(self.h.thread("638344")["id"], t["id"])
         # One poll: the requests, then the updates, chained.
         self.assertEqual([g[0] for g in self.srv.gets],
                          ["requests", "servicerequestupdates"])

@@ -361,6 +361,38 @@ plan_of(struct store *s, const char *sql, char *out, size_t len)
  * each list filter, a thread, a re-ingest and an edit, is planned on
  * an index; the ones that matter most use the index made for them.
  */
+/* The channel's own reference: kept, shown, and found when heard's
+ * id or H- code does not match first. */
+static void
+test_get_by_channel_reference(void **state)
+{
+	struct fixture *f = *state;
+	struct conn_item open311[] = {
+		ITEM(.external_id = "req:638344", .thread_key = "638344",
+		    .reference = "638344", .title = "Dirty ward",
+		    .body = "The floor was dirty.", .created_at = NOW - 60),
+		ITEM(.external_id = "upd:9", .thread_key = "638344",
+		    .reference = "638344", .dir = ITEM_OUT,
+		    .body = "Cleaned today.", .created_at = NOW - 30),
+	};
+	json_t *t;
+
+	feed(f->s, "RJ1", "care-connect", open311, 2);
+	t = threads_get(f->s, "638344");
+	assert_non_null(t);
+	assert_string_equal(jstr(t, "subject"), "Dirty ward");
+	assert_string_equal(jstr(t, "channel_reference"), "638344");
+	assert_int_equal(json_array_size(json_object_get(t, "items")), 2);
+	json_decref(t);
+	/* heard's own numeric id wins over a channel reference. */
+	t = threads_get(f->s, "1");
+	assert_non_null(t);
+	assert_int_equal(jint(t, "id"), 1);
+	assert_true(json_is_null(json_object_get(t, "channel_reference")));
+	json_decref(t);
+	assert_null(threads_get(f->s, "638345"));
+}
+
 static void
 test_query_plans(void **state)
 {
@@ -431,6 +463,7 @@ main(void)
 		T(test_hidden),
 		T(test_get_shape),
 		T(test_get_by_reference),
+		T(test_get_by_channel_reference),
 		T(test_query_plans),
 	};
 #undef T
