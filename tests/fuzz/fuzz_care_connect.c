@@ -22,44 +22,13 @@
 
 #include "arena.h"
 #include "connector.h"
+#include "fuzz_util.h"
 
-#define FUZZ_MAX_HEADERS	16
 #define FUZZ_ENDPOINT		"https://fuzz.example.org/open311"
 
 extern const struct connector connector_care_connect;
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-struct fuzz_resp {
-	struct conn_response	r;
-	struct conn_header	hdr[FUZZ_MAX_HEADERS];
-	char			*copy;	/* owned: NUL-terminated input */
-};
-
-static void
-fuzz_check(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz_care_connect: broken invariant: %s\n",
-		    what);
-		abort();
-	}
-}
-
-/* Text a reader sees: no controls (but newline in bodies), bounded. */
-static void
-fuzz_text(const char *s, size_t max, int lines, const char *what)
-{
-	size_t i, n;
-
-	if (s == NULL)
-		return;
-	n = strlen(s);
-	fuzz_check(n > 0 && n <= max, what);
-	for (i = 0; i < n; i++)
-		fuzz_check((unsigned char)s[i] >= 0x20 ||
-		    (lines && s[i] == '\n'), what);
-}
 
 static int
 fuzz_one_of(const char *s, const char *const *words)
@@ -122,52 +91,6 @@ fuzz_batch(const struct conn_batch *b, int updates)
 	    "updates page down");
 }
 
-/* "HTTP/1.1 200 OK", headers, blank line, body; cut in place. */
-static void
-fuzz_http(struct fuzz_resp *fr, char *p, char *end)
-{
-	char *nl, *colon;
-
-	fr->r.status = strtol(p + strcspn(p, " "), NULL, 10);
-	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		*nl = '\0';
-		if (nl > p && nl[-1] == '\r')
-			nl[-1] = '\0';
-		if (*p == '\0' && p != fr->copy) {
-			p = nl + 1;
-			break;
-		}
-		if ((colon = strchr(p, ':')) != NULL &&
-		    fr->r.nheaders < FUZZ_MAX_HEADERS && p != fr->copy) {
-			*colon = '\0';
-			fr->hdr[fr->r.nheaders].name = p;
-			fr->hdr[fr->r.nheaders++].value = colon + 1 +
-			    strspn(colon + 1, " \t");
-		}
-		p = nl + 1;
-	}
-	fr->r.body = p;
-	fr->r.body_len = (size_t)(end - p);
-}
-
-static void
-fuzz_response(struct fuzz_resp *fr, const uint8_t *data, size_t size)
-{
-	memset(fr, 0, sizeof(*fr));
-	fr->copy = malloc(size + 1);
-	fuzz_check(fr->copy != NULL, "malloc");
-	memcpy(fr->copy, data, size);
-	fr->copy[size] = '\0';
-	fr->r.headers = fr->hdr;
-	if (size > 5 && memcmp(data, "HTTP/", 5) == 0) {
-		fuzz_http(fr, fr->copy, fr->copy + size);
-		return;
-	}
-	fr->r.status = 200;
-	fr->r.body = fr->copy;
-	fr->r.body_len = size;
-}
-
 static void
 fuzz_parse(const void *conf, const struct conn_response *r, int updates,
     struct arena *a)
@@ -221,7 +144,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const void *conf;
 	int i;
 
-	fuzz_response(&fr, data, size);
+	fuzz_response(&fr, data, size, NULL);
 	for (i = 0; i < 2; i++) {
 		struct conn_settings set = { kv[i], 3 };
 

@@ -24,9 +24,10 @@
 #include "arena.h"
 #include "buf.h"
 #include "connector.h"
+#include "fuzz_util.h"
 
-#define FUZZ_MAX_HEADERS	16
 #define FUZZ_BASE		"https://fuzz.example.org/api/v2"
+#define FUZZ_OPINIONS		FUZZ_BASE "/opinions"
 #define FUZZ_WEB		"https://fuzz.example.org/"
 
 extern const struct connector connector_care_opinion;
@@ -63,37 +64,6 @@ static const char fuzz_listing[] =
     "[{\"id\":1,\"title\":\"t\",\"dateOfPublication\":"
     "\"2026-03-17T08:05:00Z\",\"tags\":[],\"healthServices\":[]}]";
 
-struct fuzz_resp {
-	struct conn_response	r;
-	struct conn_header	hdr[FUZZ_MAX_HEADERS];
-	char			*copy;	/* owned: NUL-terminated input */
-};
-
-static void
-fuzz_check(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz_care_opinion: broken invariant: %s\n",
-		    what);
-		abort();
-	}
-}
-
-/* Text a reader sees: no controls (but newline in bodies), bounded. */
-static void
-fuzz_text(const char *s, size_t max, int lines, const char *what)
-{
-	size_t i, n;
-
-	if (s == NULL)
-		return;
-	n = strlen(s);
-	fuzz_check(n > 0 && n <= max, what);
-	for (i = 0; i < n; i++)
-		fuzz_check((unsigned char)s[i] >= 0x20 ||
-		    (lines && s[i] == '\n'), what);
-}
-
 static void
 fuzz_id(const char *s, const char *what)
 {
@@ -103,18 +73,6 @@ fuzz_id(const char *s, const char *what)
 	for (i = 0; i < n; i++)
 		fuzz_check(isalnum((unsigned char)s[i]) || s[i] == '-' ||
 		    s[i] == '_', what);
-}
-
-static void
-fuzz_json_object(const char *s, const char *what)
-{
-	json_t *v;
-
-	if (s == NULL)
-		return;
-	v = json_loads(s, 0, NULL);
-	fuzz_check(json_is_object(v), what);
-	json_decref(v);
 }
 
 static void
@@ -147,7 +105,8 @@ fuzz_item(const void *conf, const struct conn_item *it, struct arena *a)
 			    isupper((unsigned char)it->org_hint[i]),
 			    "org_hint");
 	}
-	fuzz_json_object(it->meta, "meta");
+	if (it->meta != NULL)
+		fuzz_json_object(it->meta, "meta");
 	h = connector_care_opinion.handoff_url(conf, it->thread_key, a);
 	fuzz_check(h != NULL && strncmp(h, FUZZ_WEB, strlen(FUZZ_WEB)) == 0,
 	    "handoff_url");
@@ -174,7 +133,8 @@ fuzz_batch(const void *conf, const struct conn_batch *b, struct arena *a)
 	for (i = 0; i < b->nitems; i++)
 		fuzz_item(conf, &b->items[i], a);
 	fuzz_check(b->cursor != NULL, "cursor");
-	fuzz_json_object(b->cursor, "cursor");
+	if (b->cursor != NULL)
+		fuzz_json_object(b->cursor, "cursor");
 	if (b->next == NULL)
 		return;
 	fuzz_request(b->next, "next");
@@ -182,53 +142,6 @@ fuzz_batch(const void *conf, const struct conn_batch *b, struct arena *a)
 	fuzz_check(connector_care_opinion.poll(conf, b->cursor, a, &again,
 	    &e) == 0, "poll the saved cursor");
 	fuzz_check(strcmp(again.url, b->next->url) == 0, "cursor names next");
-}
-
-/* "HTTP/1.1 200 OK", headers, blank line, body; cut in place. */
-static void
-fuzz_http(struct fuzz_resp *fr, char *p, char *end)
-{
-	char *nl, *colon;
-
-	fr->r.status = strtol(p + strcspn(p, " "), NULL, 10);
-	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		*nl = '\0';
-		if (nl > p && nl[-1] == '\r')
-			nl[-1] = '\0';
-		if (*p == '\0' && p != fr->copy) {
-			p = nl + 1;
-			break;
-		}
-		if ((colon = strchr(p, ':')) != NULL &&
-		    fr->r.nheaders < FUZZ_MAX_HEADERS && p != fr->copy) {
-			*colon = '\0';
-			fr->hdr[fr->r.nheaders].name = p;
-			fr->hdr[fr->r.nheaders++].value = colon + 1 +
-			    strspn(colon + 1, " \t");
-		}
-		p = nl + 1;
-	}
-	fr->r.body = p;
-	fr->r.body_len = (size_t)(end - p);
-}
-
-static void
-fuzz_response(struct fuzz_resp *fr, const uint8_t *data, size_t size)
-{
-	memset(fr, 0, sizeof(*fr));
-	fr->copy = malloc(size + 1);
-	fuzz_check(fr->copy != NULL, "malloc");
-	memcpy(fr->copy, data, size);
-	fr->copy[size] = '\0';
-	fr->r.headers = fr->hdr;
-	fr->r.effective_url = FUZZ_BASE "/opinions";
-	if (size > 5 && memcmp(data, "HTTP/", 5) == 0) {
-		fuzz_http(fr, fr->copy, fr->copy + size);
-		return;
-	}
-	fr->r.status = 200;
-	fr->r.body = fr->copy;
-	fr->r.body_len = size;
 }
 
 /* A story listing whose one story has the input as its body. */
@@ -298,16 +211,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf = connector_care_opinion.configure(&a, &set, &e);
 	fuzz_check(conf != NULL, "configure");
 	if (mode < FUZZ_NCURSORS) {
-		fuzz_response(&fr, data + 1, size - 1);
+		fuzz_response(&fr, data + 1, size - 1, FUZZ_OPINIONS);
 		fuzz_parse(conf, fuzz_cursors[mode], &fr, &a);
 	} else if (mode == FUZZ_NCURSORS) {
 		text = strndup((const char *)data + 1, size - 1);
 		fuzz_response(&fr, (const uint8_t *)fuzz_listing,
-		    sizeof(fuzz_listing) - 1);
+		    sizeof(fuzz_listing) - 1, FUZZ_OPINIONS);
 		fuzz_parse(conf, text, &fr, &a);
 	} else {
 		text = fuzz_story(data + 1, size - 1);
-		fuzz_response(&fr, (const uint8_t *)text, strlen(text));
+		fuzz_response(&fr, (const uint8_t *)text, strlen(text),
+		    FUZZ_OPINIONS);
 		fuzz_parse(conf, fuzz_cursors[1], &fr, &a);
 	}
 	free(text);

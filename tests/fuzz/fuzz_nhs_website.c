@@ -28,8 +28,8 @@
 
 #include "arena.h"
 #include "connector.h"
+#include "fuzz_util.h"
 
-#define FUZZ_MAX_HEADERS	16
 #define FUZZ_KEY		"FUZZKEY"
 #define FUZZ_BASE		"https://fuzz.example.org/comments"
 
@@ -55,56 +55,8 @@ static const struct conn_kv fuzz_kv[3][4] = {
 	    { "ods_code", "RRV03" }, { "limit", "1" } },
 };
 
-struct fuzz_resp {
-	struct conn_response	r;
-	struct conn_header	hdr[FUZZ_MAX_HEADERS];
-	char			*copy;	/* owned: NUL-terminated input */
-};
-
-static void
-fuzz_check(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz_nhs_website: broken invariant: %s\n",
-		    what);
-		abort();
-	}
-}
-
-/* Text a reader sees: no controls (but newline in bodies), bounded. */
-static void
-fuzz_text(const char *s, size_t max, int lines, const char *what)
-{
-	size_t i, n;
-
-	if (s == NULL)
-		return;
-	n = strlen(s);
-	fuzz_check(n > 0 && n <= max, what);
-	for (i = 0; i < n; i++)
-		fuzz_check((unsigned char)s[i] >= 0x20 ||
-		    (lines && s[i] == '\n'), what);
-}
-
-static int
-fuzz_word(const char *s, const char *set, size_t lo, size_t hi)
-{
-	size_t n = strspn(s, set);
-
-	return s[n] == '\0' && n >= lo && n <= hi;
-}
-
 #define FUZZ_ID_SET	"abcdefghijklmnopqrstuvwxyz" \
 			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
-
-static void
-fuzz_json_object(const char *s, const char *what)
-{
-	json_t *v = json_loads(s, 0, NULL);
-
-	fuzz_check(json_is_object(v), what);
-	json_decref(v);
-}
 
 static void
 fuzz_item(const struct conn_item *it)
@@ -177,52 +129,6 @@ fuzz_batch(const void *conf, const struct conn_batch *b, struct arena *a)
 	fuzz_check(strcmp(again.url, b->next->url) == 0, "cursor names next");
 }
 
-/* "HTTP/1.1 200 OK", headers, blank line, body; cut in place. */
-static void
-fuzz_http(struct fuzz_resp *fr, char *p, char *end)
-{
-	char *nl, *colon;
-
-	fr->r.status = strtol(p + strcspn(p, " "), NULL, 10);
-	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		*nl = '\0';
-		if (nl > p && nl[-1] == '\r')
-			nl[-1] = '\0';
-		if (*p == '\0' && p != fr->copy) {
-			p = nl + 1;
-			break;
-		}
-		if ((colon = strchr(p, ':')) != NULL &&
-		    fr->r.nheaders < FUZZ_MAX_HEADERS && p != fr->copy) {
-			*colon = '\0';
-			fr->hdr[fr->r.nheaders].name = p;
-			fr->hdr[fr->r.nheaders++].value = colon + 1 +
-			    strspn(colon + 1, " \t");
-		}
-		p = nl + 1;
-	}
-	fr->r.body = p;
-	fr->r.body_len = (size_t)(end - p);
-}
-
-static void
-fuzz_response(struct fuzz_resp *fr, const uint8_t *data, size_t size)
-{
-	memset(fr, 0, sizeof(*fr));
-	fr->copy = malloc(size + 1);
-	fuzz_check(fr->copy != NULL, "malloc");
-	memcpy(fr->copy, data, size);
-	fr->copy[size] = '\0';
-	fr->r.headers = fr->hdr;
-	if (size > 5 && memcmp(data, "HTTP/", 5) == 0) {
-		fuzz_http(fr, fr->copy, fr->copy + size);
-		return;
-	}
-	fr->r.status = 200;
-	fr->r.body = fr->copy;
-	fr->r.body_len = size;
-}
-
 static void
 fuzz_parse(const void *conf, const char *cursor, struct fuzz_resp *fr,
     struct arena *a)
@@ -266,7 +172,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	set.n = 4;
 	conf = connector_nhs_website.configure(&a, &set, &e);
 	fuzz_check(conf != NULL, "configure");
-	fuzz_response(&fr, data, size);
+	fuzz_response(&fr, data, size, NULL);
 	if (sel == 15) {
 		fuzz_check(connector_nhs_website.poll(conf, fr.copy, &a, &req,
 		    &e) == 0, "poll any cursor");

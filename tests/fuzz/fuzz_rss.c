@@ -17,42 +17,11 @@
 
 #include "arena.h"
 #include "connector.h"
-
-#define FUZZ_MAX_HEADERS	16
+#include "fuzz_util.h"
 
 extern const struct connector connector_rss;
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-struct fuzz_resp {
-	struct conn_response	r;
-	struct conn_header	hdr[FUZZ_MAX_HEADERS];
-	char			*copy;	/* owned: NUL-terminated input */
-};
-
-static void
-fuzz_check(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz_rss: broken invariant: %s\n", what);
-		abort();
-	}
-}
-
-/* Text a reader sees: no controls (but newline in bodies), bounded. */
-static void
-fuzz_text(const char *s, size_t max, int lines, const char *what)
-{
-	size_t i, n;
-
-	if (s == NULL)
-		return;
-	n = strlen(s);
-	fuzz_check(n > 0 && n <= max, what);
-	for (i = 0; i < n; i++)
-		fuzz_check((unsigned char)s[i] >= 0x20 ||
-		    (lines && s[i] == '\n'), what);
-}
 
 static void
 fuzz_item(const struct conn_item *it)
@@ -66,53 +35,6 @@ fuzz_item(const struct conn_item *it)
 	fuzz_text(it->author_name, 200, 0, "author");
 	fuzz_check(it->url == NULL || strncmp(it->url, "http://", 7) == 0 ||
 	    strncmp(it->url, "https://", 8) == 0, "url scheme");
-}
-
-/* "HTTP/1.1 200 OK", headers, blank line, body; cut in place. */
-static void
-fuzz_http(struct fuzz_resp *fr, char *p, char *end)
-{
-	char *nl, *colon;
-
-	fr->r.status = strtol(p + strcspn(p, " "), NULL, 10);
-	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		*nl = '\0';
-		if (nl > p && nl[-1] == '\r')
-			nl[-1] = '\0';
-		if (*p == '\0' && p != fr->copy) {
-			p = nl + 1;
-			break;
-		}
-		if ((colon = strchr(p, ':')) != NULL &&
-		    fr->r.nheaders < FUZZ_MAX_HEADERS && p != fr->copy) {
-			*colon = '\0';
-			fr->hdr[fr->r.nheaders].name = p;
-			fr->hdr[fr->r.nheaders++].value = colon + 1 +
-			    strspn(colon + 1, " \t");
-		}
-		p = nl + 1;
-	}
-	fr->r.body = p;
-	fr->r.body_len = (size_t)(end - p);
-}
-
-static void
-fuzz_response(struct fuzz_resp *fr, const uint8_t *data, size_t size)
-{
-	memset(fr, 0, sizeof(*fr));
-	fr->copy = malloc(size + 1);
-	fuzz_check(fr->copy != NULL, "malloc");
-	memcpy(fr->copy, data, size);
-	fr->copy[size] = '\0';
-	fr->r.headers = fr->hdr;
-	fr->r.effective_url = "https://fuzz.example.org/feed.xml";
-	if (size > 5 && memcmp(data, "HTTP/", 5) == 0) {
-		fuzz_http(fr, fr->copy, fr->copy + size);
-		return;
-	}
-	fr->r.status = 200;
-	fr->r.body = fr->copy;
-	fr->r.body_len = size;
 }
 
 int
@@ -133,7 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&e, 0, sizeof(e));
 	conf = connector_rss.configure(&a, &set, &e);
 	fuzz_check(conf != NULL, "configure");
-	fuzz_response(&fr, data, size);
+	fuzz_response(&fr, data, size, "https://fuzz.example.org/feed.xml");
 	memset(&b, 0, sizeof(b));
 	if (connector_rss.parse(conf, "{\"etag\":\"\\\"x\\\"\"}", &fr.r, &a,
 	    &b, &e) == 0) {
