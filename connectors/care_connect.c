@@ -21,7 +21,6 @@
 #define CARE_CONNECT_BODY_MAX	(64 * 1024)
 #define CARE_CONNECT_META_MAX	1000	/* bytes of one meta value */
 #define CARE_CONNECT_FORM_MAX	(1024 * 1024)
-#define CARE_CONNECT_RETRY_MAX	(7 * 86400)
 /*
  * Each poll asks again for the last hour before the newest item seen:
  * a back-office system that syncs late can publish an update dated
@@ -423,24 +422,19 @@ care_connect_said(const struct conn_response *r, char *out, size_t size)
 		memmove(out, out + n, strlen(out + n) + 1);
 }
 
-/* Retry-After in seconds; a date is left to the daemon's clock. */
+/* Retry-After in seconds; a date with no Date beside it is left to
+ * the daemon's clock. */
 static int
 care_connect_rate_limited(const struct conn_response *r, const char *said,
     struct conn_error *e)
 {
-	const char *v = conn_response_header(r, "Retry-After");
 	long secs = 0;
-	char *end;
 
-	if (v != NULL && v[0] >= '0' && v[0] <= '9') {
-		secs = strtol(v, &end, 10);
-		if (end[strspn(end, " \t")] != '\0')
-			secs = 0;
-	}
+	if (conn_retry_after(r, &secs) != 1)
+		secs = 0;
 	conn_fail(e, CONN_ERR_RATE_LIMITED, "HTTP %ld: rate limited%s%s",
 	    r->status, said[0] != '\0' ? ": " : "", said);
-	e->retry_after = secs > CARE_CONNECT_RETRY_MAX ?
-	    CARE_CONNECT_RETRY_MAX : secs;
+	e->retry_after = secs;
 	return -1;
 }
 

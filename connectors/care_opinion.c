@@ -69,7 +69,6 @@
 #define CO_WORD_MAX	200	/* a status word */
 #define CO_LIST_MAX	50	/* services, tags of one story */
 #define CO_REPLY_MAX	100	/* responses kept of one story */
-#define CO_RETRY_MAX	(7 * 86400)	/* Retry-After ceiling */
 #define CO_RESCAN_MIN	3600
 #define CO_RESCAN_MAX	(365 * 86400)
 #define CO_MD_SPAN	512	/* bytes an emphasis or link may span */
@@ -1050,13 +1049,9 @@ care_opinion_rate_limited(const struct conn_response *r,
 {
 	const char *v = conn_response_header(r, "Retry-After");
 	long n = 0;
-	char *end;
 
-	if (v != NULL && *v >= '0' && *v <= '9') {
-		n = strtol(v, &end, 10);
-		if (strspn(end, " \t") != strlen(end))
-			n = 0;
-	}
+	if (conn_retry_after(r, &n) != 1)
+		n = 0;
 	if (r->status == 503 && v == NULL)
 		return conn_fail(e, CONN_ERR_TRANSIENT, "HTTP 503");
 	if (r->status == 503)
@@ -1065,8 +1060,8 @@ care_opinion_rate_limited(const struct conn_response *r,
 	else
 		conn_fail(e, CONN_ERR_RATE_LIMITED, "HTTP 429: rate limited "
 		    "(5 requests a second at most)");
-	/* An HTTP-date is left to the daemon, which has the clock. */
-	e->retry_after = n > CO_RETRY_MAX ? CO_RETRY_MAX : n;
+	/* A date with no Date beside it is left to the daemon's clock. */
+	e->retry_after = n;
 	return -1;
 }
 

@@ -3,10 +3,12 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "arena.h"
+#include "date.h"
 
 const char *
 conn_err_name(enum conn_err code)
@@ -61,6 +63,33 @@ conn_request_header(struct conn_request *r, struct arena *a,
 		return -1;
 	r->headers[r->nheaders++] = arena_printf(a, "%s: %s", name, value);
 	return 0;
+}
+
+int
+conn_retry_after(const struct conn_response *r, long *secs)
+{
+	const char *v = conn_response_header(r, "Retry-After");
+	const char *now = conn_response_header(r, "Date");
+	int64_t when, t0;
+	char *end;
+	long n;
+
+	if (v == NULL)
+		return 0;
+	n = strtol(v, &end, 10);
+	if (end != v && v[0] >= '0' && v[0] <= '9' &&
+	    strspn(end, " \t") == strlen(end)) {
+		*secs = n > CONN_RETRY_MAX ? CONN_RETRY_MAX : n;
+		return 1;
+	}
+	if (date_parse_rfc822(v, &when) == -1)
+		return 0;
+	if (now == NULL || date_parse_rfc822(now, &t0) == -1)
+		return -1;
+	when -= t0;
+	*secs = when < 0 ? 0 : when > CONN_RETRY_MAX ? CONN_RETRY_MAX :
+	    (long)when;
+	return 1;
 }
 
 const char *

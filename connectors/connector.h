@@ -95,6 +95,16 @@ struct conn_response {
 const char	*conn_response_header(const struct conn_response *,
 		    const char *name);
 
+#define CONN_RETRY_MAX	(7 * 86400)	/* a Retry-After is capped here */
+
+/*
+ * Retry-After in seconds, capped at CONN_RETRY_MAX: 1 with *secs, 0 if
+ * absent or unreadable, -1 for an HTTP-date that cannot be placed. A
+ * connector has no clock, so the response's own Date header is "now";
+ * without one the daemon, which has a clock, must place it.
+ */
+int		 conn_retry_after(const struct conn_response *, long *secs);
+
 enum item_dir {
 	ITEM_IN = 0,	/* from the public */
 	ITEM_OUT = 1,	/* the organisation's own reply, seen on the channel */

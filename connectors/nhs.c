@@ -13,44 +13,12 @@
 #include "date.h"
 #include "htmltext.h"
 
-/*
- * Retry-After as seconds: 1 with *secs, 0 if absent or unreadable, -1
- * for an HTTP-date we cannot place: a connector has no clock, so the
- * response's own Date header is "now", and without one we cannot tell.
- */
-static int
-nhs_retry_after(const struct conn_response *r, long *secs)
-{
-	const char *v = conn_response_header(r, "Retry-After");
-	const char *now = conn_response_header(r, "Date");
-	int64_t when, t0;
-	char *end;
-	long n;
-
-	if (v == NULL)
-		return 0;
-	n = strtol(v, &end, 10);
-	if (end != v && v[0] >= '0' && v[0] <= '9' &&
-	    strspn(end, " \t") == strlen(end)) {
-		*secs = n > NHS_RETRY_MAX ? NHS_RETRY_MAX : n;
-		return 1;
-	}
-	if (date_parse_rfc822(v, &when) == -1)
-		return 0;
-	if (now == NULL || date_parse_rfc822(now, &t0) == -1)
-		return -1;
-	when -= t0;
-	*secs = when < 0 ? 0 : when > NHS_RETRY_MAX ? NHS_RETRY_MAX :
-	    (long)when;
-	return 1;
-}
-
 static int
 nhs_rate_limited(const struct conn_response *r, const char *what,
     struct conn_error *e)
 {
 	long secs = 0;
-	int rc = nhs_retry_after(r, &secs);
+	int rc = conn_retry_after(r, &secs);
 
 	if (rc == -1)
 		return conn_fail(e, CONN_ERR_TRANSIENT, "%s: HTTP %ld with a "

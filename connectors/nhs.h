@@ -17,7 +17,6 @@ struct conn_response;
 #define NHS_ID_MAX	64		/* longer ids are refused */
 #define NHS_URL_MAX	2048
 #define NHS_KEY_MAX	256		/* API keys */
-#define NHS_RETRY_MAX	(7 * 86400)	/* Retry-After ceiling */
 
 /*
  * Classifies a status other than 2xx, for `what` (the connector's

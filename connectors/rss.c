@@ -21,7 +21,6 @@
 #define RSS_URL_MAX		2048
 #define RSS_VALIDATOR_MAX	512		/* ETag, Last-Modified */
 #define RSS_INTERVAL_MAX	86400		/* ttl, max-age ceiling */
-#define RSS_RETRY_MAX		(7 * 86400)	/* Retry-After ceiling */
 
 #define RSS_ACCEPT	"application/rss+xml, application/atom+xml, " \
 			"application/rdf+xml;q=0.9, application/xml;q=0.8, " \
@@ -278,44 +277,12 @@ rss_cursor_next(const char *old, const struct conn_response *r,
 	return rss_cursor_text(&cur, a);
 }
 
-/*
- * Retry-After as seconds: 1 with *secs, 0 if absent or unreadable, -1
- * for an HTTP-date we cannot place, having no clock of our own: the
- * response's Date header is "now", and without one we cannot tell.
- */
-static int
-rss_retry_after(const struct conn_response *r, long *secs)
-{
-	const char *v = conn_response_header(r, "Retry-After");
-	const char *now = conn_response_header(r, "Date");
-	int64_t when, t0;
-	char *end;
-	long n;
-
-	if (v == NULL)
-		return 0;
-	n = strtol(v, &end, 10);
-	if (end != v && v[0] >= '0' && v[0] <= '9' &&
-	    strspn(end, " \t") == strlen(end)) {
-		*secs = n > RSS_RETRY_MAX ? RSS_RETRY_MAX : n;
-		return 1;
-	}
-	if (date_parse_rfc822(v, &when) == -1)
-		return 0;
-	if (now == NULL || date_parse_rfc822(now, &t0) == -1)
-		return -1;
-	when -= t0;
-	*secs = when < 0 ? 0 : when > RSS_RETRY_MAX ? RSS_RETRY_MAX :
-	    (long)when;
-	return 1;
-}
-
 /* 429, and 503 that says when to come back. */
 static int
 rss_rate_limited(const struct conn_response *r, struct conn_error *e)
 {
 	long secs = 0;
-	int rc = rss_retry_after(r, &secs);
+	int rc = conn_retry_after(r, &secs);
 
 	if (rc == -1)
 		return conn_fail(e, CONN_ERR_TRANSIENT, "HTTP %ld with a "
