@@ -26,6 +26,9 @@ struct conn_error {
 	enum conn_err	code;
 	long		retry_after;	/* seconds; 0 if the server gave none */
 	char		msg[256];	/* one line, no secrets */
+	int		unsent;		/* set by the daemon's fetch only: the
+					   request never left this host, so
+					   sending it again is safe */
 };
 
 /* "Why" in one word, for logs and `sources list`. */

@@ -111,30 +111,36 @@ struct fetch {
 	LIST_HEAD(, fetch_sock)	 socks;		/* owned */
 };
 
-/* How a failed transfer is reported; anything else is transient. */
+/*
+ * How a failed transfer is reported; anything else is transient.
+ * unsent: curl fails so before a byte of the request is out, so a
+ * reply that failed so cannot be on the channel (the replier resends).
+ */
 static const struct {
 	CURLcode	 rc;
 	enum conn_err	 code;
 	const char	*what;
+	int		 unsent;
 } fetch_errors[] = {
-	{ CURLE_OPERATION_TIMEDOUT, CONN_ERR_TRANSIENT, "time-out" },
-	{ CURLE_COULDNT_RESOLVE_HOST, CONN_ERR_TRANSIENT, "DNS" },
-	{ CURLE_COULDNT_RESOLVE_PROXY, CONN_ERR_TRANSIENT, "DNS" },
-	{ CURLE_COULDNT_CONNECT, CONN_ERR_TRANSIENT, "cannot connect" },
-	{ CURLE_PEER_FAILED_VERIFICATION, CONN_ERR_TRANSIENT, "TLS" },
-	{ CURLE_SSL_CONNECT_ERROR, CONN_ERR_TRANSIENT, "TLS" },
-	{ CURLE_SSL_CERTPROBLEM, CONN_ERR_TRANSIENT, "TLS" },
+	{ CURLE_OPERATION_TIMEDOUT, CONN_ERR_TRANSIENT, "time-out", 0 },
+	{ CURLE_COULDNT_RESOLVE_HOST, CONN_ERR_TRANSIENT, "DNS", 1 },
+	{ CURLE_COULDNT_RESOLVE_PROXY, CONN_ERR_TRANSIENT, "DNS", 1 },
+	{ CURLE_COULDNT_CONNECT, CONN_ERR_TRANSIENT, "cannot connect", 1 },
+	{ CURLE_PEER_FAILED_VERIFICATION, CONN_ERR_TRANSIENT, "TLS", 1 },
+	{ CURLE_SSL_CONNECT_ERROR, CONN_ERR_TRANSIENT, "TLS", 1 },
+	{ CURLE_SSL_CERTPROBLEM, CONN_ERR_TRANSIENT, "TLS", 1 },
 	/* Our CA file, not the source's settings: a reload can fix it. */
-	{ CURLE_SSL_CACERT_BADFILE, CONN_ERR_TRANSIENT, "TLS CA file" },
-	{ CURLE_TOO_MANY_REDIRECTS, CONN_ERR_TRANSIENT, "redirect loop" },
-	{ CURLE_UNSUPPORTED_PROTOCOL, CONN_ERR_CONFIG, "scheme not allowed" },
-	{ CURLE_URL_MALFORMAT, CONN_ERR_CONFIG, "bad URL" },
-	{ CURLE_FILE_COULDNT_READ_FILE, CONN_ERR_NOT_FOUND, "cannot read" },
-	{ CURLE_BAD_CONTENT_ENCODING, CONN_ERR_MALFORMED, "bad encoding" },
-	{ CURLE_GOT_NOTHING, CONN_ERR_TRANSIENT, "empty reply" },
-	{ CURLE_PARTIAL_FILE, CONN_ERR_TRANSIENT, "truncated" },
-	{ CURLE_RECV_ERROR, CONN_ERR_TRANSIENT, "receive" },
-	{ CURLE_SEND_ERROR, CONN_ERR_TRANSIENT, "send" },
+	{ CURLE_SSL_CACERT_BADFILE, CONN_ERR_TRANSIENT, "TLS CA file", 1 },
+	{ CURLE_TOO_MANY_REDIRECTS, CONN_ERR_TRANSIENT, "redirect loop", 0 },
+	{ CURLE_UNSUPPORTED_PROTOCOL, CONN_ERR_CONFIG, "scheme not allowed",
+	    0 },
+	{ CURLE_URL_MALFORMAT, CONN_ERR_CONFIG, "bad URL", 0 },
+	{ CURLE_FILE_COULDNT_READ_FILE, CONN_ERR_NOT_FOUND, "cannot read", 0 },
+	{ CURLE_BAD_CONTENT_ENCODING, CONN_ERR_MALFORMED, "bad encoding", 0 },
+	{ CURLE_GOT_NOTHING, CONN_ERR_TRANSIENT, "empty reply", 0 },
+	{ CURLE_PARTIAL_FILE, CONN_ERR_TRANSIENT, "truncated", 0 },
+	{ CURLE_RECV_ERROR, CONN_ERR_TRANSIENT, "receive", 0 },
+	{ CURLE_SEND_ERROR, CONN_ERR_TRANSIENT, "send", 0 },
 };
 
 static void	fetch_pump(struct fetch *);
@@ -598,12 +604,14 @@ fetch_classify(struct fetch_xfer *x, CURLcode rc, struct conn_error *e)
 {
 	enum conn_err code = CONN_ERR_TRANSIENT;
 	const char *what = "transfer";
+	int unsent = 0;
 	size_t i;
 
 	for (i = 0; i < sizeof(fetch_errors) / sizeof(fetch_errors[0]); i++) {
 		if (fetch_errors[i].rc == rc) {
 			code = fetch_errors[i].code;
 			what = fetch_errors[i].what;
+			unsent = fetch_errors[i].unsent;
 			break;
 		}
 	}
@@ -614,6 +622,8 @@ fetch_classify(struct fetch_xfer *x, CURLcode rc, struct conn_error *e)
 	}
 	conn_fail(e, code, "%s: %s", what,
 	    x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc));
+	/* After a redirect the first request did go out. */
+	e->unsent = unsent && fetch_redirects(x) == 0;
 }
 
 static void

@@ -16,7 +16,7 @@ struct fetch;
  * fetch_start. Either resp is set and err is NULL (any HTTP status,
  * even 500, is a response), or resp is NULL and err says why the
  * transfer failed (time-out, DNS, refused, TLS, redirect loop, body
- * over the cap...). Both are borrowed until the callback returns. The
+ * over the cap...), with err->unsent set when the request never left. Both are borrowed until the callback returns. The
  * callback may start or cancel transfers but must not free the fetch.
  */
 typedef void (*fetch_done_fn)(void *arg, const struct conn_response *resp,

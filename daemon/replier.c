@@ -47,15 +47,6 @@ struct replier {
 	int			 running;
 };
 
-/*
- * Transport failures that happen before a byte of the request is out
- * (fetch.c's words for them): the reply cannot have reached the
- * channel, so sending it again is safe on any channel.
- */
-static const char *const replier_unsent[] = {
-	"cannot connect:", "DNS:", "TLS:", "TLS CA file:",
-};
-
 /* "reply 5 on H-7KQ2ZP (source 3, RJ1 care-connect)". */
 static void
 replier_name(struct replier_job *job)
@@ -294,21 +285,6 @@ replier_response(struct replier_job *job, const struct conn_response *resp)
 	arena_free(&a);
 }
 
-/* 1 if the transfer failed before the request went out. */
-static int
-replier_unsent_error(const struct conn_error *e)
-{
-	size_t i, n;
-
-	for (i = 0; i < sizeof(replier_unsent) / sizeof(replier_unsent[0]);
-	    i++) {
-		n = strlen(replier_unsent[i]);
-		if (strncmp(e->msg, replier_unsent[i], n) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* No answer: sent again only if it cannot have arrived, or may. */
 static void
 replier_transport(struct replier_job *job, const struct conn_error *e)
@@ -316,7 +292,8 @@ replier_transport(struct replier_job *job, const struct conn_error *e)
 	struct conn_error t = *e;
 	char why[sizeof(e->msg) + 128];
 
-	if (replier_unsent_error(e) || job->conn->idempotent_replies) {
+	/* The fetcher knows whether the request ever left. */
+	if (e->unsent || job->conn->idempotent_replies) {
 		t.code = CONN_ERR_TRANSIENT;
 		replier_retry(job, &t);
 		return;

@@ -117,6 +117,7 @@ struct result {
 	int		 redirected;
 	enum conn_err	 code;
 	char		 msg[256];
+	int		 unsent;
 	double		 done_at;	/* ev_time() at the callback */
 };
 
@@ -176,6 +177,7 @@ on_done(void *arg, const struct conn_response *r, const struct conn_error *e)
 	if (e != NULL) {
 		assert_null(r);
 		res->code = e->code;
+		res->unsent = e->unsent;
 		snprintf(res->msg, sizeof(res->msg), "%s", e->msg);
 		return;
 	}
@@ -449,6 +451,7 @@ test_time_out(void **state)
 	run_until(t, 1);
 	assert_int_equal(r->code, CONN_ERR_TRANSIENT);
 	assert_non_null(strstr(r->msg, "time-out"));
+	assert_false(r->unsent);	/* it may have arrived */
 	ev_now_update(t->loop);
 	/* Generous bounds: the point is that it ended, and not at once. */
 	assert_true(ev_now(t->loop) - start >= 0.5);
@@ -471,6 +474,7 @@ test_refused(void **state)
 	run_until(t, 1);
 	assert_int_equal(t->res[0].code, CONN_ERR_TRANSIENT);
 	assert_non_null(strstr(t->res[0].msg, "cannot connect"));
+	assert_true(t->res[0].unsent);	/* never left: safe to resend */
 }
 
 /* Count connections at the server: never more than the cap at once. */
