@@ -69,6 +69,10 @@ cmd_connectors_exec(struct heard *h, int argc, char **argv)
 	size_t i;
 
 	(void)h;
+	if (argc > 2 || (argc == 2 && !as_json)) {
+		json_decref(all);
+		return cmd_fail("usage: heard connectors [--json]");
+	}
 	for (i = 0; (c = registry_at(i)) != NULL; i++) {
 		if (as_json)
 			json_array_append_new(all, cmd_connectors_json(c));

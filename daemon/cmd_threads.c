@@ -28,6 +28,20 @@ cmd_threads_row(json_t *t)
 	    cmd_threads_str(t, "last_at"), cmd_threads_str(t, "subject"));
 }
 
+/* The statuses DESIGN.md names, for a clear error on a typo. */
+static int
+cmd_threads_status_ok(const char *s)
+{
+	static const char *const ok[] = { "new", "open", "in_progress",
+	    "resolved", "closed", "hidden" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(s, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 cmd_threads_exec(struct heard *h, int argc, char **argv)
 {
@@ -49,6 +63,9 @@ cmd_threads_exec(struct heard *h, int argc, char **argv)
 			return cmd_fail("threads: unknown argument '%s'",
 			    argv[i]);
 	}
+	if (f.status != NULL && !cmd_threads_status_ok(f.status))
+		return cmd_fail("threads: unknown status '%s' (new, open, "
+		    "in_progress, resolved, closed, hidden)", f.status);
 	if ((all = threads_list(h->store, &f)) == NULL)
 		return cmd_fail("cannot list threads");
 	if (as_json) {
