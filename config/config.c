@@ -42,6 +42,16 @@ static const struct opt opts[] = {
 	    "address:port of the web inbox and API" },
 	{ "http", "base_url", OPT_STR, F(base_url), 0, 0,
 	    "URL staff use to open the web inbox (for links in mail)" },
+	{ "http", "web_root", OPT_STR, F(web_root), 0, 0,
+	    "folder of the web inbox's files (default: the shipped web/)" },
+	{ "http", "max_body", OPT_BYTES, F(http_max_body), 1024, 64L << 20,
+	    "largest request body accepted" },
+	{ "http", "session_ttl", OPT_SECS, F(session_ttl), 60, 90 * 86400,
+	    "how long a log-in lasts without use" },
+	{ "http", "cookie_secure", OPT_BOOL, F(cookie_secure), 0, 1,
+	    "mark cookies Secure (set when heard is behind TLS)" },
+	{ "http", "login_per_min", OPT_LONG, F(login_per_min), 1, 1000,
+	    "failed log-ins allowed per address and per account a minute" },
 	{ "poll", "interval", OPT_SECS, F(poll_interval), 10, 7 * 86400,
 	    "time between two polls of a source" },
 	{ "poll", "jitter", OPT_SECS, F(poll_jitter), 0, 86400,
@@ -72,12 +82,30 @@ static const struct opt opts[] = {
 	    "allow file:// sources (the demo uses them)" },
 	{ "mail", "smtp_url", OPT_STR, F(smtp_url), 0, 0,
 	    "SMTP server, e.g. smtp://127.0.0.1:2525" },
+	{ "mail", "smtp_user", OPT_STR, F(smtp_user), 0, 0,
+	    "SMTP AUTH user name (none: no AUTH)" },
+	{ "mail", "smtp_password_file", OPT_STR, F(smtp_password_file), 0, 0,
+	    "file holding the SMTP password" },
+	{ "mail", "smtp_starttls", OPT_BOOL, F(smtp_starttls), 0, 1,
+	    "refuse to send over smtp:// unless STARTTLS succeeds" },
 	{ "mail", "from", OPT_STR, F(mail_from), 0, 0,
 	    "From address of notification mails" },
 	{ "mail", "reply_domain", OPT_STR, F(reply_domain), 0, 0,
 	    "domain of reply+token@ addresses" },
 	{ "mail", "secret_file", OPT_STR, F(secret_file), 0, 0,
 	    "file holding the HMAC key that signs reply addresses" },
+	{ "mail", "per_hour", OPT_LONG, F(mail_per_hour), 1, 10000,
+	    "notification mails per user an hour; the rest go in the digest" },
+	{ "mail", "digest_hour", OPT_LONG, F(digest_hour), 0, 23,
+	    "hour of the day (UTC) the daily digest is sent" },
+	{ "mail", "imap_url", OPT_STR, F(imap_url), 0, 0,
+	    "mailbox polled for replies, e.g. imaps://mail.example/INBOX" },
+	{ "mail", "imap_user", OPT_STR, F(imap_user), 0, 0,
+	    "IMAP user name" },
+	{ "mail", "imap_password_file", OPT_STR, F(imap_password_file), 0, 0,
+	    "file holding the IMAP password" },
+	{ "mail", "imap_interval", OPT_SECS, F(imap_interval), 1, 86400,
+	    "time between two looks at the IMAP mailbox" },
 	{ "log", "level", OPT_LEVEL, F(log_level), 0, 0,
 	    "warn, info or debug" },
 };
@@ -96,6 +124,12 @@ config_defaults(struct config *c)
 	c->db_path = xstrdup("./heard.db");
 	c->listen = xstrdup("127.0.0.1:8080");
 	c->base_url = xstrdup("http://127.0.0.1:8080");
+	c->http_max_body = 1024 * 1024;
+	c->session_ttl = 12 * 3600;
+	c->login_per_min = 5;
+	c->mail_per_hour = 12;
+	c->digest_hour = 8;
+	c->imap_interval = 60;
 	c->poll_interval = 900;
 	c->poll_jitter = 60;
 	c->backoff_base = 60;

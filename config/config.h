@@ -11,6 +11,11 @@ struct config {
 	/* [http] */
 	char	*listen;	/* owned; "127.0.0.1:8080" */
 	char	*base_url;	/* owned; where staff open the web inbox */
+	char	*web_root;	/* owned or NULL: the shipped web/ */
+	long	 http_max_body;	/* bytes of a request body */
+	long	 session_ttl;	/* seconds a log-in lasts unused */
+	int	 cookie_secure;	/* Secure cookies: behind TLS */
+	long	 login_per_min;	/* failed log-ins per address a minute */
 	/* [poll] */
 	long	 poll_interval;	/* seconds between polls of a source */
 	long	 poll_jitter;	/* up to this many seconds added */
@@ -26,11 +31,20 @@ struct config {
 	char	*user_agent;	/* owned */
 	char	*ca_file;	/* owned or NULL: system CAs */
 	int	 allow_file_urls;	/* file:// sources (the demo) */
-	/* [mail] (used by the mail loop) */
-	char	*smtp_url;	/* owned or NULL */
+	/* [mail] */
+	char	*smtp_url;	/* owned or NULL: no mail is sent */
+	char	*smtp_user;	/* owned or NULL: no AUTH */
+	char	*smtp_password_file;	/* owned or NULL */
+	int	 smtp_starttls;	/* insist on STARTTLS for smtp:// */
 	char	*mail_from;	/* owned or NULL */
 	char	*reply_domain;	/* owned or NULL */
 	char	*secret_file;	/* owned or NULL: HMAC key for reply tokens */
+	long	 mail_per_hour;	/* notification mails per user an hour */
+	long	 digest_hour;	/* local hour the daily digest goes */
+	char	*imap_url;	/* owned or NULL: no IMAP polling */
+	char	*imap_user;	/* owned or NULL */
+	char	*imap_password_file;	/* owned or NULL */
+	long	 imap_interval;	/* seconds between two looks */
 	/* [log] */
 	int	 log_level;	/* enum log_level */
 };

@@ -90,6 +90,15 @@ struct fetch_xfer {
 	void			*arg;		/* borrowed */
 };
 
+/* A caller's own easy handle (fetch_easy_add). */
+struct fetch_raw {
+	LIST_ENTRY(fetch_raw)	 entry;
+	CURL			*easy;		/* borrowed: the caller's */
+	fetch_easy_fn		 done;
+	void			*arg;		/* borrowed */
+	char			 errbuf[CURL_ERROR_SIZE];
+};
+
 /*
  * Waiting transfers queue per host, and the hosts with any waiting
  * queue in fetch.busy, so starting the next transfer costs no more
@@ -109,6 +118,7 @@ struct fetch {
 	size_t			 nwaiting;
 	LIST_HEAD(, fetch_host)	 hosts;		/* owned */
 	LIST_HEAD(, fetch_sock)	 socks;		/* owned */
+	LIST_HEAD(, fetch_raw)	 raws;		/* owned, on the multi */
 };
 
 /*
@@ -655,10 +665,36 @@ fetch_finish(struct fetch *f, struct fetch_xfer *x, CURLcode rc)
 	fetch_xfer_free(x);
 }
 
+static struct fetch_raw *
+fetch_raw_find(struct fetch *f, CURL *easy)
+{
+	struct fetch_raw *r;
+
+	LIST_FOREACH(r, &f->raws, entry)
+		if (r->easy == easy)
+			return r;
+	return NULL;
+}
+
+/* Off the multi and freed before the callback, which may re-add it. */
+static void
+fetch_raw_finish(struct fetch *f, struct fetch_raw *r, CURLcode rc)
+{
+	char error[CURL_ERROR_SIZE];
+	fetch_easy_fn done = r->done;
+	void *arg = r->arg;
+
+	snprintf(error, sizeof(error), "%s", rc == CURLE_OK ? "" :
+	    r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(rc));
+	fetch_easy_remove(f, r->easy);
+	done(arg, (int)rc, error);
+}
+
 /* Hands finished transfers to their callbacks, then fills free slots. */
 static void
 fetch_reap(struct fetch *f)
 {
+	struct fetch_raw *r;
 	CURLMsg *m;
 	CURLcode rc;
 	char *priv;
@@ -668,6 +704,10 @@ fetch_reap(struct fetch *f)
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		rc = m->data.result;
+		if ((r = fetch_raw_find(f, m->easy_handle)) != NULL) {
+			fetch_raw_finish(f, r, rc);
+			continue;
+		}
 		priv = NULL;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
 		fetch_finish(f, (struct fetch_xfer *)(void *)priv, rc);
@@ -781,6 +821,7 @@ fetch_new(struct heard *h)
 	TAILQ_INIT(&f->running);
 	LIST_INIT(&f->hosts);
 	LIST_INIT(&f->socks);
+	LIST_INIT(&f->raws);
 	fetch_limits_set(&f->lim, &h->cfg);
 	rc |= curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION,
 	    fetch_socket_cb);
@@ -805,6 +846,8 @@ fetch_free(struct fetch *f)
 		fetch_drop(f, TAILQ_FIRST(&f->running));
 	while (!TAILQ_EMPTY(&f->busy))
 		fetch_drop(f, TAILQ_FIRST(&TAILQ_FIRST(&f->busy)->waiting));
+	while (!LIST_EMPTY(&f->raws))
+		fetch_easy_remove(f, LIST_FIRST(&f->raws)->easy);
 	curl_multi_cleanup(f->multi);
 	while ((fs = LIST_FIRST(&f->socks)) != NULL)
 		fetch_sock_free(f, fs);
@@ -881,4 +924,42 @@ size_t
 fetch_pending(const struct fetch *f)
 {
 	return (size_t)f->nrunning + f->nwaiting;
+}
+
+int
+fetch_easy_add(struct fetch *f, void *curl_easy, fetch_easy_fn done,
+    void *arg)
+{
+	struct fetch_raw *r;
+
+	if (curl_easy == NULL || done == NULL)
+		return -1;
+	r = xcalloc(1, sizeof(*r));
+	r->easy = curl_easy;
+	r->done = done;
+	r->arg = arg;
+	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, (char *)r);
+	/* Added after the list, since adding may call the socket callback. */
+	LIST_INSERT_HEAD(&f->raws, r, entry);
+	if (curl_multi_add_handle(f->multi, r->easy) != CURLM_OK) {
+		LIST_REMOVE(r, entry);
+		free(r);
+		return -1;
+	}
+	return 0;
+}
+
+int
+fetch_easy_remove(struct fetch *f, void *curl_easy)
+{
+	struct fetch_raw *r = fetch_raw_find(f, curl_easy);
+
+	if (r == NULL)
+		return 0;
+	curl_multi_remove_handle(f->multi, r->easy);
+	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, NULL);
+	LIST_REMOVE(r, entry);
+	free(r);
+	return 1;
 }

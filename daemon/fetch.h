@@ -46,4 +46,20 @@ size_t		 fetch_cancel(struct fetch *, void *arg);
 /* Transfers running or waiting for a slot. */
 size_t		 fetch_pending(const struct fetch *);
 
+/*
+ * Another protocol on the same multi handle and loop (SMTP for the
+ * mailer, IMAP for mail in): the caller sets up the easy handle whole
+ * (URL, credentials, callbacks) and keeps owning it; fetch only runs
+ * it, outside the per-host queues and caps. done is called once, from
+ * the loop and never from inside fetch_easy_add, with curl's result
+ * and its error text ("" if none), borrowed; the handle is off the
+ * multi by then, so done may free or reuse it. CURLOPT_PRIVATE is
+ * fetch's. -1 if curl refuses the handle.
+ */
+typedef void (*fetch_easy_fn)(void *arg, int curl_code, const char *error);
+int		 fetch_easy_add(struct fetch *, void *curl_easy,
+		    fetch_easy_fn done, void *arg);
+/* Takes the handle off without calling back; 0 if it was not running. */
+int		 fetch_easy_remove(struct fetch *, void *curl_easy);
+
 #endif

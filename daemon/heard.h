@@ -9,6 +9,9 @@ struct store;
 struct fetch;
 struct poller;
 struct replier;
+struct mailer;
+struct imap;
+struct httpd;
 
 struct heard {
 	struct config	 cfg;		/* owned; replaced whole on reload */
@@ -21,6 +24,12 @@ struct heard {
 	struct fetch	*fetch;		/* owned; curl multi on the loop */
 	struct poller	*poller;	/* owned */
 	struct replier	*replier;	/* owned; posts the reply outbox */
+	struct mailer	*mailer;	/* owned or NULL: no [mail] smtp_url */
+	struct imap	*imap;		/* owned or NULL: no [mail] imap_url */
+	struct httpd	*httpd;		/* owned or NULL: not serving */
+	/* The reply-token key, from [mail] secret_file; owned, NULL none. */
+	unsigned char	*secret;
+	size_t		 secret_len;
 };
 
 #endif

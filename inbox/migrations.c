@@ -310,10 +310,188 @@ static const char migrations_v3[] =
 "ALTER TABLE threads ADD COLUMN channel_ref TEXT;"
 "CREATE INDEX threads_channel_ref ON threads(channel_ref);";
 
+/*
+ * 4: the mail loop and the web inbox.
+ * - memberships.notify: each user chooses per organisation: a mail for
+ *   every new conversation, for every new message, a daily digest, or
+ *   nothing. 'each' of v1 meant every message. Rebuilt for the CHECK.
+ * - notification_outbox: what happened that a user should hear of,
+ *   written in the transaction that stored it; never used before v4,
+ *   so it is dropped and made anew. The mailer's composer turns
+ *   pending rows into mails (or into a digest, past the hourly cap).
+ *   'backfill' rows count the items of a new source's first poll, one
+ *   row per user and source, so history becomes one summary mail.
+ * - sources.backfill_done_at: when the first whole poll ended; until
+ *   then what a source brings is history. Existing sources are done.
+ * - mails: every mail heard sends, built whole (RFC 5322, CRLF), with
+ *   its Message-ID, so a restart resends exactly what was built, and a
+ *   thread's later mails can name the earlier ones in References.
+ * - mail_in: every mail that came in, once per Message-ID, with what
+ *   was done with it and why, so a mail read twice (IMAP after a
+ *   crash, or both IMAP and the MTA pipe) is relayed once.
+ * - imap_state: per mailbox, UIDVALIDITY and the last UID done.
+ * - reply_outbox.confirmed_at: the author of an emailed reply was told
+ *   how it went.
+ * - the web: sessions and API tokens (only hashes stored), invitations,
+ *   tags, severity, the reason a thread was hidden.
+ */
+static const char migrations_v4[] =
+"PRAGMA defer_foreign_keys = ON;"
+"CREATE TEMP TABLE memberships_v1 AS SELECT * FROM memberships;"
+"DROP TABLE memberships;"
+"CREATE TABLE memberships ("
+"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+"  org_id INTEGER NOT NULL REFERENCES organisations(id),"
+"  notify TEXT NOT NULL DEFAULT 'conversation' CHECK (notify IN"
+"    ('conversation', 'message', 'digest', 'none')),"
+"  PRIMARY KEY (user_id, org_id)"
+") WITHOUT ROWID;"
+"INSERT INTO memberships (user_id, org_id, notify)"
+"  SELECT user_id, org_id, CASE notify WHEN 'each' THEN 'message'"
+"  ELSE notify END FROM memberships_v1;"
+"DROP TABLE temp.memberships_v1;"
+"CREATE INDEX memberships_org ON memberships(org_id);"
+
+"ALTER TABLE users ADD COLUMN invited_at INTEGER;"
+"ALTER TABLE users ADD COLUMN last_login_at INTEGER;"
+
+"ALTER TABLE sources ADD COLUMN backfill_done_at INTEGER;"
+"UPDATE sources SET backfill_done_at = last_ok WHERE last_ok IS NOT NULL;"
+
+"CREATE TABLE mails ("
+"  id INTEGER PRIMARY KEY,"
+"  kind TEXT NOT NULL CHECK (kind IN ('notification', 'digest',"
+"    'backfill', 'refusal', 'confirmation', 'invitation', 'alert')),"
+"  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+"  thread_id INTEGER REFERENCES threads(id),"
+"  rcpt TEXT NOT NULL,"			/* envelope recipient */
+"  message_id TEXT NOT NULL UNIQUE,"	/* without <> */
+"  subject TEXT NOT NULL,"
+"  body BLOB NOT NULL,"			/* the whole message, CRLF */
+"  status TEXT NOT NULL DEFAULT 'queued'"
+"    CHECK (status IN ('queued', 'sent', 'failed')),"
+"  attempts INTEGER NOT NULL DEFAULT 0,"
+"  next_attempt_at INTEGER NOT NULL,"
+"  last_error TEXT,"
+"  created_at INTEGER NOT NULL,"
+"  sent_at INTEGER"
+");"
+"CREATE INDEX mails_due ON mails(next_attempt_at) WHERE status = 'queued';"
+"CREATE INDEX mails_thread_user ON mails(thread_id, user_id, id);"
+"CREATE INDEX mails_user_created ON mails(user_id, created_at);"
+"CREATE INDEX mails_rcpt_created ON mails(rcpt, created_at);"
+
+"DROP TABLE notification_outbox;"
+"CREATE TABLE notification_outbox ("
+"  id INTEGER PRIMARY KEY,"
+"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+"  org_id INTEGER NOT NULL REFERENCES organisations(id),"
+"  thread_id INTEGER REFERENCES threads(id),"
+"  message_id INTEGER REFERENCES messages(id),"
+"  source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,"
+"  kind TEXT NOT NULL"
+"    CHECK (kind IN ('new_thread', 'new_message', 'backfill')),"
+"  items INTEGER NOT NULL DEFAULT 1,"	/* backfill: items it stands for */
+"  state TEXT NOT NULL DEFAULT 'pending'"
+"    CHECK (state IN ('pending', 'digest', 'mailed', 'dropped')),"
+"  mail_id INTEGER REFERENCES mails(id),"
+"  created_at INTEGER NOT NULL,"
+"  UNIQUE (user_id, message_id, kind)"
+");"
+"CREATE INDEX notification_outbox_open ON notification_outbox(state,"
+"  user_id) WHERE state IN ('pending', 'digest');"
+"CREATE INDEX notification_outbox_source ON notification_outbox(source_id,"
+"  user_id, kind, state);"
+"CREATE INDEX notification_outbox_org ON notification_outbox(org_id);"
+"CREATE INDEX notification_outbox_thread ON notification_outbox(thread_id);"
+"CREATE INDEX notification_outbox_message"
+"  ON notification_outbox(message_id);"
+"CREATE INDEX notification_outbox_mail ON notification_outbox(mail_id);"
+
+"CREATE TABLE mail_in ("
+"  id INTEGER PRIMARY KEY,"
+"  message_id TEXT,"			/* without <>; NULL if it had none */
+"  via TEXT NOT NULL CHECK (via IN ('imap', 'pipe')),"
+"  sender TEXT,"			/* From's address */
+"  thread_id INTEGER REFERENCES threads(id),"
+"  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+"  outcome TEXT NOT NULL"
+"    CHECK (outcome IN ('accepted', 'refused', 'dropped')),"
+"  reason TEXT,"			/* why refused or dropped */
+"  reply_id INTEGER REFERENCES reply_outbox(id),"
+"  received_at INTEGER NOT NULL"
+");"
+"CREATE UNIQUE INDEX mail_in_message ON mail_in(message_id)"
+"  WHERE message_id IS NOT NULL;"
+"CREATE INDEX mail_in_thread ON mail_in(thread_id);"
+"CREATE INDEX mail_in_user ON mail_in(user_id);"
+"CREATE INDEX mail_in_reply ON mail_in(reply_id);"
+"CREATE INDEX mail_in_sender ON mail_in(sender, received_at);"
+
+"CREATE TABLE imap_state ("
+"  mailbox TEXT PRIMARY KEY,"		/* URL without credentials */
+"  uidvalidity INTEGER NOT NULL,"
+"  last_uid INTEGER NOT NULL DEFAULT 0,"
+"  updated_at INTEGER NOT NULL"
+") WITHOUT ROWID;"
+
+"ALTER TABLE reply_outbox ADD COLUMN confirmed_at INTEGER;"
+"CREATE INDEX reply_outbox_confirm ON reply_outbox(status)"
+"  WHERE via = 'email' AND confirmed_at IS NULL;"
+
+"CREATE TABLE sessions ("
+"  id_hash TEXT PRIMARY KEY,"		/* SHA-256 hex of the cookie */
+"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+"  csrf TEXT NOT NULL,"
+"  created_at INTEGER NOT NULL,"
+"  last_seen_at INTEGER NOT NULL,"
+"  expires_at INTEGER NOT NULL"
+") WITHOUT ROWID;"
+"CREATE INDEX sessions_user ON sessions(user_id);"
+"CREATE INDEX sessions_expires ON sessions(expires_at);"
+
+"CREATE TABLE api_tokens ("
+"  id INTEGER PRIMARY KEY,"
+"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+"  name TEXT NOT NULL,"
+"  token_hash TEXT NOT NULL UNIQUE,"	/* SHA-256 hex */
+"  created_at INTEGER NOT NULL,"
+"  last_used_at INTEGER,"
+"  revoked_at INTEGER"
+");"
+"CREATE INDEX api_tokens_user ON api_tokens(user_id);"
+
+"CREATE TABLE invitations ("
+"  token_hash TEXT PRIMARY KEY,"	/* SHA-256 hex */
+"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+"  invited_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+"  created_at INTEGER NOT NULL,"
+"  expires_at INTEGER NOT NULL,"
+"  used_at INTEGER"
+") WITHOUT ROWID;"
+"CREATE INDEX invitations_user ON invitations(user_id);"
+"CREATE INDEX invitations_by ON invitations(invited_by);"
+
+"CREATE TABLE thread_tags ("
+"  thread_id INTEGER NOT NULL REFERENCES threads(id),"
+"  tag TEXT NOT NULL,"
+"  PRIMARY KEY (thread_id, tag)"
+") WITHOUT ROWID;"
+"CREATE INDEX thread_tags_tag ON thread_tags(tag, thread_id);"
+
+"ALTER TABLE threads ADD COLUMN severity TEXT NOT NULL DEFAULT 'normal'"
+"  CHECK (severity IN ('low', 'normal', 'high', 'urgent'));"
+"ALTER TABLE threads ADD COLUMN hidden_reason TEXT;"
+/* the status to go back to when a hidden thread is shown again */
+"ALTER TABLE threads ADD COLUMN status_before_hide TEXT;"
+"CREATE INDEX threads_org_severity_last"
+"  ON threads(org_id, severity, last_at);";
+
 static const char *const migrations[] = {
 	migrations_v1,
 	migrations_v2,
 	migrations_v3,
+	migrations_v4,
 };
 
 int
