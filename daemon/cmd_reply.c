@@ -7,13 +7,12 @@
 
 #include <jansson.h>
 
-#include "arena.h"
 #include "cmd.h"
 #include "connector.h"
 #include "heard.h"
 #include "registry.h"
 #include "replies.h"
-#include "settings_json.h"
+#include "reply_submit.h"
 #include "tasks.h"
 #include "xmalloc.h"
 
@@ -97,33 +96,12 @@ cmd_reply_read(const char *path)
 	return text;
 }
 
-/* The connector's conf from the thread's source, in the arena. */
-static const void *
-cmd_reply_conf(const struct connector *c, const struct reply_thread *t,
-    struct arena *a)
-{
-	struct conn_settings set;
-	struct conn_error e = { 0 };
-	const void *conf = NULL;
-
-	if (t->settings == NULL) {
-		cmd_fail("no %s source for %s to reply through (heard "
-		    "sources add)", c->name, t->org_code);
-		return NULL;
-	}
-	if (settings_from_json(a, t->settings, &set, &e) == 0)
-		conf = c->configure(a, &set, &e);
-	if (conf == NULL)
-		cmd_fail("source %lld: %s", (long long)t->source_id,
-		    e.msg[0] != '\0' ? e.msg : "its settings are refused");
-	return conf;
-}
-
 /* The task as staff will follow it: where, then the text to copy. */
 static void
-cmd_reply_task(struct heard *h, const struct connector *c,
-    const struct reply_thread *t, int64_t task_id)
+cmd_reply_task(struct heard *h, const struct reply_thread *t,
+    int64_t task_id)
 {
+	const struct connector *c = registry_find(t->connector);
 	json_t *tasks = tasks_json(h->store, t->id), *k;
 	const char *url;
 	size_t i;
@@ -139,60 +117,6 @@ cmd_reply_task(struct heard *h, const struct connector *c,
 		    json_object_get(k, "text")));
 	}
 	json_decref(tasks);
-}
-
-/* A handoff channel: the reply becomes a "post this" task. */
-static int
-cmd_reply_handoff(struct heard *h, const struct connector *c,
-    struct reply_new *r)
-{
-	const struct reply_thread *t = r->thread;
-	const char *url = NULL;
-	int64_t id, task = 0;
-	const void *conf;
-	struct arena a;
-	char err[256];
-
-	arena_init(&a);
-	if ((conf = cmd_reply_conf(c, t, &a)) == NULL) {
-		arena_free(&a);
-		return 1;
-	}
-	if (c->handoff_url != NULL)
-		url = c->handoff_url(conf, t->thread_key, &a);
-	/* Without the provider's own page, the post itself is the place. */
-	if (url == NULL)
-		url = t->root_url;
-	id = replies_handoff(h->store, r, url, time(NULL), &task, err,
-	    sizeof(err));
-	arena_free(&a);
-	if (id == -1)
-		return cmd_fail("reply: %s", err);
-	printf("%lld\n", (long long)id);
-	cmd_reply_task(h, c, t, task);
-	return 0;
-}
-
-/* An API channel: queued; the daemon posts it. */
-static int
-cmd_reply_queue(struct heard *h, const struct connector *c,
-    struct reply_new *r)
-{
-	struct arena a;
-	char err[256];
-	int64_t id;
-
-	arena_init(&a);
-	if (cmd_reply_conf(c, r->thread, &a) == NULL) {
-		arena_free(&a);
-		return 1;
-	}
-	arena_free(&a);
-	if ((id = replies_queue(h->store, r, time(NULL), err,
-	    sizeof(err))) == -1)
-		return cmd_fail("reply: %s", err);
-	printf("%lld\n", (long long)id);
-	return 0;
 }
 
 /* Who signs: the --as account, checked for that organisation. */
@@ -213,42 +137,25 @@ cmd_reply_author(struct heard *h, const char *as, int64_t org_id,
 	return 0;
 }
 
-/* The channel's way of taking replies, or a refusal. */
-static const struct connector *
-cmd_reply_channel(const struct reply_thread *t)
-{
-	const struct connector *c = registry_find(t->connector);
-
-	if (c == NULL)
-		cmd_fail("thread %s came from '%s', a connector this heard "
-		    "does not know", t->reference, t->connector);
-	else if (c->reply_mode == CONN_REPLY_NONE)
-		cmd_fail("%s cannot relay replies; answer the patient on the "
-		    "channel itself (thread %s)", c->name, t->reference);
-	else
-		return c;
-	return NULL;
-}
-
 static int
 cmd_reply_write(struct heard *h, const struct reply_thread *t,
-    const struct connector *c, const struct cmd_reply_opts *o,
-    const char *body)
+    const struct cmd_reply_opts *o, const char *body)
 {
+	struct reply_submitted out;
 	struct reply_author au;
-	struct reply_new r = { .thread = t, .body = body, .author = &au,
-	    .via = "cli" };
 	char err[256];
-	int rc;
+	int rc = 0;
 
-	if (replies_check_body(body, err, sizeof(err)) == -1)
-		return cmd_fail("reply: %s", err);
 	if (cmd_reply_author(h, o->as, t->org_id, t->org_code, &au) == -1)
 		return 1;
-	if (c->reply_mode == CONN_REPLY_HANDOFF)
-		rc = cmd_reply_handoff(h, c, &r);
-	else
-		rc = cmd_reply_queue(h, c, &r);
+	if (reply_submit(h, t, body, &au, "cli", time(NULL), &out, err,
+	    sizeof(err)) == -1)
+		rc = cmd_fail("reply: %s", err);
+	else {
+		printf("%lld\n", (long long)out.reply_id);
+		if (out.mode == REPLY_MODE_HANDOFF)
+			cmd_reply_task(h, t, out.task_id);
+	}
 	free(au.name);
 	return rc;
 }
@@ -256,7 +163,6 @@ cmd_reply_write(struct heard *h, const struct reply_thread *t,
 static int
 cmd_reply_new(struct heard *h, const struct cmd_reply_opts *o)
 {
-	const struct connector *c;
 	struct reply_thread t;
 	char *text = NULL;
 	int rc;
@@ -267,12 +173,11 @@ cmd_reply_new(struct heard *h, const struct cmd_reply_opts *o)
 	if ((rc = replies_thread(h->store, o->thread, &t)) != 1)
 		return cmd_fail(rc == 0 ? "no thread '%s'" :
 		    "cannot read thread '%s'", o->thread);
-	if ((c = cmd_reply_channel(&t)) == NULL ||
-	    (o->body_file != NULL &&
-	    (text = cmd_reply_read(o->body_file)) == NULL))
+	if (o->body_file != NULL &&
+	    (text = cmd_reply_read(o->body_file)) == NULL)
 		rc = 1;
 	else
-		rc = cmd_reply_write(h, &t, c, o, text != NULL ? text :
+		rc = cmd_reply_write(h, &t, o, text != NULL ? text :
 		    o->body);
 	free(text);
 	reply_thread_free(&t);
