@@ -52,8 +52,14 @@ struct user_new {
 };
 
 /*
- * Adds the account and its memberships, audited as done by actor
- * (0: the operator), in one transaction. Returns the id, or -1 with
+ * Every change below is audited as done by actor (0: the operator at
+ * the command line, stored as NULL) and made in one transaction; when
+ * the caller already has one open (store_begin), the change joins it
+ * and on error the caller must roll it back. Audit details never hold
+ * a password or a hash.
+ *
+ * Adds the account and its memberships. A lead or a reviewer needs at
+ * least one organisation; an admin none. Returns the id, or -1 with
  * the reason in err (a duplicate email, an unknown organisation...).
  */
 int64_t	users_add(struct store *, const struct user_new *, int64_t actor,
@@ -70,13 +76,21 @@ int	users_set_password(struct store *, int64_t id, const char *password,
  */
 int64_t	users_check_password(struct store *, const char *email,
 	    const char *password);
-/* Role, name or disabled changed; audited. -1 with err. */
+/* Records a successful log-in's time (users.last_login_at). */
+int	users_logged_in(struct store *, int64_t id, int64_t now);
+/*
+ * Role, name or disabled changed (NULL: unchanged); audited. The last
+ * enabled admin can be neither demoted nor disabled; a lead or a
+ * reviewer keeps at least one organisation. Disabling also ends the
+ * account's sessions and revokes its API tokens. -1 with err.
+ */
 int	users_update(struct store *, int64_t id, const char *name,
 	    const enum user_role *role, const int *disabled, int64_t actor,
 	    int64_t now, char *err, size_t errlen);
 /*
  * Membership of org (ODS code) with that choice of mail, added or
- * changed; remove drops it. Audited. -1 with err.
+ * changed; remove drops it, but not a lead's or reviewer's last one.
+ * Audited. -1 with err.
  */
 int	users_set_org(struct store *, int64_t id, const char *org_code,
 	    enum user_notify, int64_t actor, int64_t now, char *err,
