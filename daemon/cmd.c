@@ -15,6 +15,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_threads_entry,
 	&cmd_thread_entry,
 	&cmd_reply_entry,
+	&cmd_users_entry,
 	NULL,
 };
 

@@ -1,6 +1,7 @@
 /* users: staff accounts, their organisations and what mail they want. */
 #include "users.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #define USERS_LOCAL_MAX	64
 #define USERS_NAME_MAX	200
 #define USERS_ORGS_MAX	1000
+#define USERS_CODE_MAX	16	/* an ODS code and its NUL */
 
 static const char *const users_roles[] = {
 	[ROLE_ADMIN] = "admin",
@@ -304,11 +306,16 @@ users_audit(struct store *s, int64_t now, int64_t actor, const char *action,
 	return rc;
 }
 
-/* The organisation's id, or -1 with err naming the code. */
+/*
+ * The organisation's id, and its code as stored (upper case) in up
+ * for the audit; -1 with err naming the code.
+ */
 static int64_t
-users_org(struct store *s, const char *code, char *err, size_t errlen)
+users_org(struct store *s, const char *code, char up[USERS_CODE_MAX],
+    char *err, size_t errlen)
 {
 	int64_t org;
+	size_t i;
 
 	if (code == NULL || (org = orgs_id(s, code)) == -1) {
 		users_fail(err, errlen, "no organisation with ODS code '%.40s' "
@@ -316,6 +323,9 @@ users_org(struct store *s, const char *code, char *err, size_t errlen)
 		    "one)", code != NULL ? code : "");
 		return -1;
 	}
+	for (i = 0; i + 1 < USERS_CODE_MAX && code[i] != '\0'; i++)
+		up[i] = (char)toupper((unsigned char)code[i]);
+	up[i] = '\0';
 	return org;
 }
 
@@ -389,15 +399,17 @@ static int
 users_add_orgs(struct store *s, int64_t id, const struct user_new *nu,
     json_t *codes, char *err, size_t errlen)
 {
+	char code[USERS_CODE_MAX];
 	int64_t org;
 	size_t i;
 
 	for (i = 0; i < nu->norgs; i++) {
-		if ((org = users_org(s, nu->orgs[i], err, errlen)) == -1)
+		if ((org = users_org(s, nu->orgs[i], code, err,
+		    errlen)) == -1)
 			return -1;
 		if (users_member_put(s, id, org, nu->notify) == -1)
 			return users_store_fail(s, err, errlen);
-		json_array_append_new(codes, json_string(nu->orgs[i]));
+		json_array_append_new(codes, json_string(code));
 	}
 	return 0;
 }
@@ -792,19 +804,20 @@ users_set_org(struct store *s, int64_t id, const char *org_code,
     enum user_notify n, int64_t actor, int64_t now, char *err,
     size_t errlen)
 {
+	char code[USERS_CODE_MAX];
 	struct user u;
 	int64_t org;
 	int tx, rc;
 
 	if (user_notify_name(n)[0] == '?')
 		return users_fail(err, errlen, "no such choice of mail");
-	if ((org = users_org(s, org_code, err, errlen)) == -1 ||
+	if ((org = users_org(s, org_code, code, err, errlen)) == -1 ||
 	    users_need(s, id, &u, err, errlen) == -1)
 		return -1;
 	user_free(&u);
 	if ((tx = users_tx_begin(s)) == -1)
 		return users_store_fail(s, err, errlen);
-	rc = users_set_org_tx(s, id, org_code, org, n, actor, now);
+	rc = users_set_org_tx(s, id, code, org, n, actor, now);
 	if (users_tx_end(s, tx, rc) == -1)
 		return users_store_fail(s, err, errlen);
 	return 0;
@@ -843,16 +856,17 @@ int
 users_remove_org(struct store *s, int64_t id, const char *org_code,
     int64_t actor, int64_t now, char *err, size_t errlen)
 {
+	char code[USERS_CODE_MAX];
 	struct user u;
 	int64_t org;
 	int tx, rc;
 
-	if ((org = users_org(s, org_code, err, errlen)) == -1)
+	if ((org = users_org(s, org_code, code, err, errlen)) == -1)
 		return -1;
 	if ((tx = users_tx_begin(s)) == -1)
 		return users_store_fail(s, err, errlen);
 	if ((rc = users_need(s, id, &u, err, errlen)) == 0)
-		rc = users_remove_org_tx(s, &u, org_code, org, actor, now,
+		rc = users_remove_org_tx(s, &u, code, org, actor, now,
 		    err, errlen);
 	user_free(&u);
 	if (users_tx_end(s, tx, rc) == -1)
