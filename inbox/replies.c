@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
+#include "access.h"
 #include "jsonout.h"
 #include "store.h"
 #include "tasks.h"
@@ -43,9 +44,8 @@ static const char replies_sql_thread[] =
     "   AND connector = t.connector ORDER BY paused, id LIMIT 1))"
     " WHERE t.id = ?1";
 static const char replies_sql_author[] =
-    "SELECT u.id, u.name, u.role, u.disabled, EXISTS (SELECT 1 FROM"
-    " memberships m WHERE m.user_id = u.id AND m.org_id = ?2)"
-    " FROM users u WHERE u.email = ?1";
+    "SELECT u.id, u.name, u.role, u.disabled FROM users u"
+    " WHERE u.email = ?1";
 /* It answers the latest word from the public still up, else the first. */
 static const char replies_sql_insert[] =
     "INSERT INTO reply_outbox (thread_id, in_reply_to, user_id, author,"
@@ -258,23 +258,27 @@ replies_thread(struct store *s, const char *ref, struct reply_thread *t)
 	return replies_thread_load(s, id, t);
 }
 
-/* Whether the account found may reply for the organisation. */
+/*
+ * Whether the account found may reply for the organisation: the rule
+ * is access_check's (ACCESS_WRITE), so mail, web and command line
+ * agree; this only words the refusal.
+ */
 static int
-replies_may(sqlite3_stmt *q, const char *email, const char *org_code,
-    char *err, size_t errlen)
+replies_may(struct store *s, int64_t id, const char *role, int disabled,
+    int64_t org_id, const char *email, const char *org_code, char *err,
+    size_t errlen)
 {
-	const char *role = store_col_text(q, 2);
+	int ok;
 
-	if (sqlite3_column_int(q, 3))
+	if (disabled)
 		return replies_fail(err, errlen, email, "the account is "
 		    "disabled");
-	if (role != NULL && strcmp(role, "admin") == 0)
-		return 0;
-	if (role != NULL && strcmp(role, "lead") == 0 &&
-	    sqlite3_column_int(q, 4))
+	if ((ok = access_check(s, id, org_id, ACCESS_WRITE)) == -1)
+		return replies_fail(err, errlen, "store", store_errmsg(s));
+	if (ok)
 		return 0;
 	snprintf(err, errlen, "%s may not reply for %s (%s)", email,
-	    org_code, role != NULL && strcmp(role, "lead") == 0 ?
+	    org_code, strcmp(role, "lead") == 0 ?
 	    "not one of their organisations" : "a read-only reviewer");
 	return -1;
 }
@@ -285,13 +289,14 @@ replies_author(struct store *s, const char *email, int64_t org_id,
 {
 	sqlite3_stmt *q;
 	const char *name;
-	int rc;
+	char role[16];
+	int64_t id;
+	int rc, disabled;
 
 	memset(a, 0, sizeof(*a));
 	if ((q = store_stmt(s, replies_sql_author)) == NULL)
 		return replies_fail(err, errlen, "store", store_errmsg(s));
 	store_bind_text(q, 1, email);
-	sqlite3_bind_int64(q, 2, org_id);
 	if ((rc = sqlite3_step(q)) != SQLITE_ROW) {
 		sqlite3_reset(q);
 		if (rc != SQLITE_DONE)
@@ -299,14 +304,21 @@ replies_author(struct store *s, const char *email, int64_t org_id,
 			    store_errmsg(s));
 		return replies_fail(err, errlen, "no staff account", email);
 	}
-	if ((rc = replies_may(q, email, org_code, err, errlen)) == 0) {
-		a->user_id = sqlite3_column_int64(q, 0);
-		name = store_col_text(q, 1);
-		if (name != NULL && name[strspn(name, REPLIES_WS)] != '\0')
-			a->name = xstrdup(name);
-	}
+	id = sqlite3_column_int64(q, 0);
+	name = store_col_text(q, 1);
+	if (name != NULL && name[strspn(name, REPLIES_WS)] != '\0')
+		a->name = xstrdup(name);
+	snprintf(role, sizeof(role), "%s", store_col_text(q, 2));
+	disabled = sqlite3_column_int(q, 3);
 	sqlite3_reset(q);
-	return rc;
+	if (replies_may(s, id, role, disabled, org_id, email, org_code, err,
+	    errlen) == -1) {
+		free(a->name);
+		a->name = NULL;
+		return -1;
+	}
+	a->user_id = id;
+	return 0;
 }
 
 int
