@@ -349,8 +349,8 @@ users_check_new(const struct user_new *nu, char *err, size_t errlen)
 	const char *why;
 
 	if ((why = users_email_bad(nu->email)) != NULL)
-		return users_fail(err, errlen, "email '%.254s' %s",
-		    nu->email != NULL ? nu->email : "", why);
+		return users_fail(err, errlen, "email %s: '%.100s'", why,
+		    nu->email != NULL ? nu->email : "");
 	if (nu->name != NULL && (why = users_name_bad(nu->name)) != NULL)
 		return users_fail(err, errlen, "name %s", why);
 	if (user_role_name(nu->role)[0] == '?')
