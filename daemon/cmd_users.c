@@ -377,8 +377,11 @@ cmd_users_exec(struct heard *h, int argc, char **argv)
 	    i < sizeof(cmd_users_subs) / sizeof(cmd_users_subs[0]); i++)
 		if (strcmp(argv[1], cmd_users_subs[i].name) == 0)
 			return cmd_users_subs[i].run(h, argc - 1, argv + 1);
-	return cmd_fail("usage: heard users add|list|set|org|passwd ... "
-	    "(heard users --help)");
+	if (argc < 2)
+		return cmd_fail("users: add, list, set, org or passwd? "
+		    "(heard users --help)");
+	return cmd_fail("users: unknown subcommand '%s' (add, list, set, "
+	    "org, passwd; heard users --help)", argv[1]);
 }
 
 const struct cmd_entry cmd_users_entry = {
