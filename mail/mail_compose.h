@@ -16,6 +16,9 @@ struct mail_out {
 	const char	*in_reply_to;	/* without <>; NULL: none */
 	const char	*references;	/* ids without <>, space-separated */
 	const char	*list_unsubscribe;	/* URL; NULL: none */
+	int		 one_click;	/* List-Unsubscribe-Post (RFC 8058):
+					   only when a POST to the URL itself
+					   unsubscribes */
 	const char	*text;		/* the plain-text part */
 	const char	*html;		/* the HTML part, built safe by the
 					   caller (mail_html_escape); NULL:
@@ -28,8 +31,11 @@ struct mail_out {
  * The whole message, CRLF line ends, NUL-terminated, *len without the
  * NUL: multipart/alternative (text, then HTML) when html is set,
  * UTF-8 with quoted-printable or base64 as GMime picks, headers
- * encoded per RFC 2047. Owned by the caller; NULL if a required field
- * is missing.
+ * encoded per RFC 2047, and always "X-Heard-Loop: yes" so heard's
+ * mail-in drops its own mail come back. Owned by the caller; NULL if
+ * a required field (from, to, subject, message_id, text) is missing,
+ * or an address or id is not of its shape (a header field may never
+ * carry a line break: that is how headers are injected).
  */
 char	*mail_compose(const struct mail_out *, size_t *len);
 /* s with & < > " ' escaped for HTML text or attributes; new string. */
