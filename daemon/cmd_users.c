@@ -13,7 +13,6 @@
 #include "users.h"
 
 #define CMD_USERS_ORGS_MAX	64	/* --org on one command line */
-#define CMD_USERS_PW_MAX	1024	/* password_acceptable's limit */
 
 #define CMD_USERS_USAGE \
 	"add EMAIL [--name NAME] --role ROLE [--org CODE]... " \
@@ -33,23 +32,23 @@ struct cmd_users_sub {
 static char *
 cmd_users_pw_read(void)
 {
-	char *pw = calloc(1, CMD_USERS_PW_MAX + 3);
+	char *pw = calloc(1, PASSWORD_MAX_LEN + 3);
 	size_t n;
 
 	if (pw == NULL) {
 		cmd_fail("users: out of memory");
 		return NULL;
 	}
-	n = fread(pw, 1, CMD_USERS_PW_MAX + 2, stdin);
+	n = fread(pw, 1, PASSWORD_MAX_LEN + 2, stdin);
 	if (n > 0 && pw[n - 1] == '\n')
 		pw[--n] = '\0';
 	if (n > 0 && pw[n - 1] == '\r')
 		pw[--n] = '\0';
-	if (ferror(stdin) || n > CMD_USERS_PW_MAX ||
+	if (ferror(stdin) || n > PASSWORD_MAX_LEN ||
 	    memchr(pw, '\0', n) != NULL || memchr(pw, '\n', n) != NULL) {
 		cmd_fail("users: the password on stdin must be one line of "
-		    "at most %d bytes", CMD_USERS_PW_MAX);
-		explicit_bzero(pw, CMD_USERS_PW_MAX + 3);
+		    "at most %d bytes", PASSWORD_MAX_LEN);
+		explicit_bzero(pw, PASSWORD_MAX_LEN + 3);
 		free(pw);
 		return NULL;
 	}
@@ -65,7 +64,7 @@ cmd_users_pw_free(char *pw)
 {
 	if (pw == NULL)
 		return;
-	explicit_bzero(pw, CMD_USERS_PW_MAX + 3);
+	explicit_bzero(pw, PASSWORD_MAX_LEN + 3);
 	free(pw);
 }
 

@@ -37,8 +37,8 @@
 #define PASSWORD_MEM_MAX	(256UL * 1024 * 1024)
 #define PASSWORD_BYTES_MIN	8
 #define PASSWORD_BYTES_MAX	64
-/* Longer passwords are refused when set: far past any typed one. */
-#define PASSWORD_MAX_LEN	1024
+#define PASSWORD_B64	\
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 #define PASSWORD_STR1(x)	#x
 #define PASSWORD_STR(x)		PASSWORD_STR1(x)
 
@@ -117,8 +117,7 @@ password_unb64(const char *in, size_t len, unsigned char *out)
 	if (len == 0 || len % 4 == 1 || padded >= sizeof(buf))
 		return -1;
 	for (i = 0; i < len; i++)
-		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789+/", in[i]) == NULL || in[i] == '\0')
+		if (in[i] == '\0' || strchr(PASSWORD_B64, in[i]) == NULL)
 			return -1;
 	memcpy(buf, in, len);
 	memset(buf + len, '=', padded - len);

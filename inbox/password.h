@@ -6,8 +6,9 @@
 
 /* Longest hash string, with the NUL. */
 #define PASSWORD_HASH_MAX	160
-/* Shortest password accepted. */
+/* Shortest and longest password accepted, in bytes. */
 #define PASSWORD_MIN_LEN	10
+#define PASSWORD_MAX_LEN	1024
 
 /*
  * "$scrypt$ln=15,r=8,p=1$<salt b64>$<hash b64>" with a fresh 16-byte

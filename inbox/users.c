@@ -318,9 +318,9 @@ users_org(struct store *s, const char *code, char up[USERS_CODE_MAX],
 	size_t i;
 
 	if (code == NULL || (org = orgs_id(s, code)) == -1) {
-		users_fail(err, errlen, "no organisation with ODS code '%.40s' "
-		    "(heard orgs import loads them; heard orgs search finds "
-		    "one)", code != NULL ? code : "");
+		users_fail(err, errlen, "no organisation with ODS code "
+		    "'%.40s' (heard orgs import loads them; heard orgs search "
+		    "finds one)", code != NULL ? code : "");
 		return -1;
 	}
 	for (i = 0; i + 1 < USERS_CODE_MAX && code[i] != '\0'; i++)
@@ -598,8 +598,16 @@ users_check_password(struct store *s, const char *email,
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			return -1;
 	}
-	/* Always one scrypt, whatever was found. */
-	rc = password_verify(password != NULL ? password : "", hash);
+	/*
+	 * Always one scrypt, whatever was found; a password longer than
+	 * any that can be set is not hashed, so it costs no more.
+	 */
+	if (password == NULL || strnlen(password, PASSWORD_MAX_LEN + 1) >
+	    PASSWORD_MAX_LEN) {
+		password = "";
+		usable = 0;
+	}
+	rc = password_verify(password, hash);
 	free(stored);
 	return rc == 1 && usable && hash != users_dummy_hash ? id : 0;
 }

@@ -225,7 +225,8 @@ test_macro_plan(void **state)
 	sqlite3_finalize(q);
 	assert_non_null(strstr(plan, "organisations_parent (parent_code=?)"));
 	assert_non_null(strstr(plan, "organisations_icb (icb_code=?)"));
-	assert_non_null(strstr(plan, "SEARCH m USING PRIMARY KEY (user_id=?)"));
+	assert_non_null(strstr(plan,
+	    "SEARCH m USING PRIMARY KEY (user_id=?)"));
 	for (p = plan; (p = strstr(p, "SCAN ")) != NULL; p += 5) {
 		if (strncmp(p, "SCAN o", 6) != 0 ||
 		    (p[6] != ' ' && p[6] != '\n'))

@@ -179,8 +179,8 @@ test_add_refused(void **state)
 	assert_int_equal(one(f->s, "SELECT count(*) FROM memberships"), 0);
 	assert_int_equal(one(f->s, "SELECT count(*) FROM audit_log"), 1);
 	/* A weak password is refused before anything is written. */
-	assert_int_equal(add(f, "w@nhs.net", ROLE_ADMIN, NULL, 0, "aaaaaaaaaa"),
-	    -1);
+	assert_int_equal(add(f, "w@nhs.net", ROLE_ADMIN, NULL, 0,
+	    "aaaaaaaaaa"), -1);
 	assert_non_null(strstr(f->err, "repeated"));
 	assert_int_equal(one(f->s, "SELECT count(*) FROM users"), 1);
 }
@@ -239,7 +239,7 @@ test_password(void **state)
 	struct fixture *f = *state;
 	int64_t id, lead;
 	struct user u;
-	char buf[512];
+	char buf[512], big[1100];
 
 	id = add(f, "a@nhs.net", ROLE_ADMIN, NULL, 0, PW);
 	assert_true(id > 0);
@@ -249,6 +249,10 @@ test_password(void **state)
 	    0);
 	assert_int_equal(users_check_password(f->s, "x@nhs.net", PW), 0);
 	assert_int_equal(users_check_password(f->s, NULL, PW), 0);
+	assert_int_equal(users_check_password(f->s, "a@nhs.net", NULL), 0);
+	memset(big, 'p', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(users_check_password(f->s, "a@nhs.net", big), 0);
 	/* No password yet: nothing matches, not even an empty one. */
 	assert_int_equal(users_check_password(f->s, "l@nhs.net", ""), 0);
 	assert_int_equal(users_set_password(f->s, lead, "short", id, NOW,
