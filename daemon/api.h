@@ -86,4 +86,32 @@ int	api_body_bool(struct api_req *, struct api_resp *, const char *key,
 int	api_param_id(struct api_req *, struct api_resp *, size_t i,
 	    int64_t *out);
 
+/*
+ * Audits a staff action as the caller (req->user_id, req->now):
+ * action "thread.status", object "thread:12", detail a JSON object
+ * (taken; may be NULL; never a secret). Joins an open transaction.
+ */
+int	api_audit(struct api_req *, const char *action, const char *object,
+	    struct json_t *detail);
+
+/* Longest request path the API looks at (longer: 404). */
+#define API_PATH_MAX	1024
+
+/* What api_route_find found; the captures live in buf. */
+struct api_match {
+	const struct api_route	*route;		/* borrowed: api_routes */
+	const char	*params[API_MAX_PARAMS];	/* into buf */
+	size_t		 nparams;
+	char		 buf[API_PATH_MAX];
+	char		 allow[64];	/* the path's methods, for 405 */
+};
+
+/*
+ * The route for method (HEAD counts as GET) and path (decoded, no
+ * query): 1 found; 0 the path is a route but not with this method
+ * (m->allow lists those it has); -1 no route.
+ */
+int	api_route_find(const char *method, const char *path,
+	    struct api_match *m);
+
 #endif
