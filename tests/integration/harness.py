@@ -7,6 +7,7 @@ bare sleep.
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -15,6 +16,13 @@ import unittest
 HEARD = os.environ.get("HEARD_BIN", "heard")
 SOURCE_DIR = os.environ.get("HEARD_SOURCE_DIR",
                             os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_for(cond, timeout=20.0, what="condition"):
@@ -37,6 +45,9 @@ class Heard:
         self.db = os.path.join(self.dir.name, "heard.db")
         self.conf = os.path.join(self.dir.name, "heard.conf")
         self.log = os.path.join(self.dir.name, "daemon.log")
+        # serve also serves the web inbox: each daemon its own port.
+        self.http_port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.http_port
         self.write_config(config_extra)
         self.daemon = None
 
@@ -45,7 +56,8 @@ class Heard:
             f.write("[store]\npath = %s\n[poll]\ninterval = 1h\n"
                     "jitter = 0\nbackoff_base = 10s\nbackoff_max = 1h\n"
                     "timeout = 3s\nconnect_timeout = 2s\n"
-                    "[log]\nlevel = debug\n%s" % (self.db, extra))
+                    "[log]\nlevel = debug\n[http]\nlisten = %s\n%s" %
+                    (self.db, self.url[len("http://"):], extra))
 
     def run(self, *args, check=True):
         p = subprocess.run([HEARD, "-c", self.conf] + list(args),
