@@ -1,0 +1,118 @@
+// sources: connector health (#/sources[?org=CODE]): last success, last
+// error, failures in a row, next poll; an admin can poll now or pause.
+
+import * as api from '../api.js';
+import * as session from '../session.js';
+import {el, fill, statusArea, showError, showNote, clearStatus,
+    time} from '../dom.js';
+import {channelLabel, ago} from '../format.js';
+
+const HEALTH = {
+	new: 'Not polled yet',
+	ok: 'Working',
+	failing: 'Failing',
+	paused: 'Paused',
+};
+
+let view = null;
+
+export async function show(ctx) {
+	const status = statusArea();
+	const list = el('ul', {className: 'sources', id: 'source-list'});
+	const refresh = el('button', {type: 'button', id: 'sources-refresh'},
+	    'Refresh');
+	const org = ctx.query.get('org') || '';
+	view = {ctx, status, list, org};
+	refresh.addEventListener('click', () => load(view));
+	fill(ctx.main, el('div', {className: 'page'},
+	    el('div', {className: 'page-head'},
+	    el('h1', {}, org ? 'Sources of ' + org : 'Sources'),
+	    org ? el('a', {href: '#/sources'}, 'All organisations') : null,
+	    refresh),
+	    status, list));
+	await load(view);
+}
+
+export function leave() {
+	view = null;
+}
+
+async function load(v) {
+	let r;
+	clearStatus(v.status);
+	try {
+		r = await api.get('/sources', {org: v.org});
+	} catch (e) {
+		showError(v.status, e);
+		return;
+	}
+	if (view !== v)
+		return;
+	const items = Array.isArray(r) ? r : (r.items || []);
+	fill(v.list, items.map((s) => card(v, s)));
+	if (!items.length)
+		v.list.append(el('li', {className: 'empty'}, 'No sources.'));
+}
+
+function settingsText(settings) {
+	return Object.entries(settings || {}).map(([k, val]) =>
+	    k + '=' + (typeof val === 'string' ? val : JSON.stringify(val)))
+	    .join('  ');
+}
+
+function card(v, s) {
+	const row = (label, ...value) => [el('dt', {}, label),
+	    el('dd', {}, value)];
+	const li = el('li', {className: 'source card' +
+	    (s.health === 'failing' ? ' is-failing' : ''),
+	    dataset: {id: String(s.id)}},
+	    el('h2', {},
+	    el('span', {className: 'badge health-' + s.health},
+	    HEALTH[s.health] || s.health), ' ',
+	    channelLabel(s.connector), ' for ',
+	    el('a', {href: '#/threads?org=' + encodeURIComponent(s.org)},
+	    s.org), el('span', {className: 'muted'}, ' · source ' + s.id)),
+	    el('dl', {},
+	    row('Last success', time(s.last_ok),
+	    s.last_ok ? ' (' + ago(s.last_ok) + ')' : ''),
+	    row('Last error', s.last_error ?
+	    el('span', {className: 'error-text'}, s.last_error) : 'none',
+	    s.last_error_at ? [' ', time(s.last_error_at)] : null),
+	    row('Failures in a row', String(s.failures ?? 0)),
+	    row('Next poll', s.paused ? 'paused' : time(s.next_poll)),
+	    row('Settings', el('code', {}, settingsText(s.settings)))));
+	if (session.isAdmin())
+		li.append(actions(v, s));
+	return li;
+}
+
+function actions(v, s) {
+	const note = statusArea();
+	const poll = el('button', {type: 'button', className: 'poll-now'},
+	    'Poll now');
+	const pause = el('button', {type: 'button'},
+	    s.paused ? 'Resume' : 'Pause');
+	poll.addEventListener('click', async () => {
+		clearStatus(note);
+		poll.disabled = true;
+		try {
+			await api.post('/sources/' + s.id + '/poll');
+			showNote(note, 'Polling now; refresh in a moment.');
+		} catch (e) {
+			showError(note, e);
+		} finally {
+			poll.disabled = false;
+		}
+	});
+	pause.addEventListener('click', async () => {
+		pause.disabled = true;
+		try {
+			await api.patch('/sources/' + s.id, {paused: !s.paused});
+			await load(v);
+		} catch (e) {
+			showError(note, e);
+			pause.disabled = false;
+		}
+	});
+	return el('div', {className: 'actions'}, poll, pause, note);
+}
