@@ -7,6 +7,8 @@
 
 /* Largest message read; a bigger one is refused unread (bounded input). */
 #define MAIL_MAX_BYTES		(8 * 1024 * 1024)
+/* Longest body text kept (bytes of UTF-8); the rest is cut off. */
+#define MAIL_MAX_TEXT		(1024 * 1024)
 /* Recipient addresses kept per message. */
 #define MAIL_MAX_RCPTS		64
 

@@ -2,6 +2,9 @@
 #ifndef HEARD_REPLY_STRIP_H
 #define HEARD_REPLY_STRIP_H
 
+/* Text past this many bytes is not looked at (quoted history, surely). */
+#define REPLY_STRIP_MAX		(1024 * 1024)
+
 /*
  * The new text of a reply written above, below or between quotes:
  * drops quoted lines ("> "), "On ... wrote:" headers (in the languages
