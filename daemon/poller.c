@@ -18,6 +18,7 @@
 #include "heard.h"
 #include "ingest.h"
 #include "log.h"
+#include "mailer.h"
 #include "registry.h"
 #include "sched.h"
 #include "settings_json.h"
@@ -177,6 +178,24 @@ poller_next(const struct poller_job *job, const struct conn_error *e,
 	return sched_next(&pol, &st, now, poller_random());
 }
 
+/* A source newly paused needs an admin: they hear of it once. */
+static void
+poller_alert(struct poller_job *job, const char *why)
+{
+	const struct source *s = &job->ps->src;
+	char name[128], *subject, *text;
+
+	poller_name(s, name, sizeof(name));
+	subject = xasprintf("[heard] %s is paused", name);
+	text = xasprintf("heard stopped polling %s:\n\n  %s\n\nNothing "
+	    "more is fetched from it until its settings are fixed (heard "
+	    "sources) or it is polled by hand and succeeds (heard poll "
+	    "%lld).\n", name, why, (long long)s->id);
+	mailer_alert(job->p->h->mailer, subject, text);
+	free(subject);
+	free(text);
+}
+
 /* The scheduler's verdict, written to the source's row and kept. */
 static void
 poller_record(struct poller_job *job, const struct conn_error *e,
@@ -189,6 +208,8 @@ poller_record(struct poller_job *job, const struct conn_error *e,
 	char name[128];
 
 	next = poller_next(job, e, now, &hl.failures);
+	if (next == SCHED_NEVER && !s->paused)
+		poller_alert(job, why);
 	hl.error_code = e != NULL ? e->code : CONN_OK;
 	hl.error = e != NULL ? why : NULL;
 	hl.paused = next == SCHED_NEVER;
@@ -289,6 +310,10 @@ poller_end(struct poller_job *job, const struct conn_error *e)
 		snprintf(why, sizeof(why), "%s: %s", conn_err_name(e->code),
 		    e->msg);
 	poller_record(job, e, why);
+	if (e == NULL)
+		p->h->metrics.polls_ok++;
+	else
+		p->h->metrics.polls_error++;
 	ev_timer_stop(p->h->loop, &job->defer);
 	ps->job = NULL;
 	ps->done = NULL;
@@ -391,6 +416,7 @@ poller_ingest(struct poller_job *job, const struct conn_batch *b,
 	if (ingest_batch(job->p->h->store, s, b, time(NULL), &st, err,
 	    sizeof(err)) == -1)
 		return conn_fail(e, CONN_ERR_TRANSIENT, "store: %s", err);
+	job->p->h->metrics.items_stored += st.new_items + st.updated_items;
 	job->st.new_items += st.new_items;
 	job->st.updated_items += st.updated_items;
 	job->st.unchanged_items += st.unchanged_items;
@@ -423,6 +449,23 @@ poller_next_page(struct poller_job *job, const struct conn_request *next)
 	}
 }
 
+/*
+ * The poll reached the end of what the source has: its first poll's
+ * history is all in, and from now on a new item is news to mail.
+ */
+static void
+poller_caught_up(struct poller_job *job)
+{
+	struct store *store = job->p->h->store;
+	char name[128];
+
+	if (ingest_backfill_done(store, job->ps->src.id, time(NULL)) == -1)
+		log_warnx("%s: cannot record the end of its first poll: %s",
+		    poller_name(&job->ps->src, name, sizeof(name)),
+		    store_errmsg(store));
+	mailer_wake(job->p->h->mailer);
+}
+
 /* A parsed page: store it, then follow the next one if there is one. */
 static void
 poller_batch(struct poller_job *job, const struct conn_response *r,
@@ -434,6 +477,7 @@ poller_batch(struct poller_job *job, const struct conn_response *r,
 	poller_interval_hint(job, r, b);
 	if (b->not_modified) {
 		job->not_modified = 1;
+		poller_caught_up(job);
 		poller_end(job, NULL);
 		return;
 	}
@@ -441,6 +485,8 @@ poller_batch(struct poller_job *job, const struct conn_response *r,
 		poller_end(job, &e);
 		return;
 	}
+	if (b->next == NULL)
+		poller_caught_up(job);
 	/* Stopping: this page is stored, the rest waits for next time. */
 	if (b->next == NULL || job->p->stopping)
 		poller_end(job, NULL);

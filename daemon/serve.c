@@ -9,9 +9,11 @@
 #include <ev.h>
 
 #include "config.h"
+#include "context.h"
 #include "fetch.h"
 #include "heard.h"
 #include "log.h"
+#include "mailer.h"
 #include "poller.h"
 #include "replier.h"
 #include "xmalloc.h"
@@ -38,9 +40,10 @@ serve_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct serve *s = w->data;
 	int busy = poller_busy(s->h->poller);
 	int posts = replier_busy(s->h->replier);
+	int mails = mailer_busy(s->h->mailer);
 
 	(void)revents;
-	if (busy + posts > 0 && ev_now(loop) < s->deadline)
+	if (busy + posts + mails > 0 && ev_now(loop) < s->deadline)
 		return;
 	if (busy > 0)
 		log_warnx("heard: %d polls unfinished; they run again at the "
@@ -49,6 +52,10 @@ serve_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (posts > 0)
 		log_warnx("heard: %d replies still posting; their outcome is "
 		    "unknown", posts);
+	/* Still queued: sent again at the next start (at least once). */
+	if (mails > 0)
+		log_warnx("heard: %d mails still sending; they go again at "
+		    "the next start", mails);
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -84,6 +91,7 @@ serve_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_stop(loop, &s->resync);
 	poller_stop(s->h->poller);
 	replier_stop(s->h->replier);
+	mailer_stop(s->h->mailer);
 	log_info("heard: signal %d: stopping, %d polls in flight", w->signum,
 	    poller_busy(s->h->poller));
 	s->deadline = ev_now(loop) + SERVE_GRACE;
@@ -132,6 +140,8 @@ serve_reload(struct heard *h)
 	fetch_reconfigure(h->fetch, &h->cfg);
 	poller_reload(h->poller);
 	replier_wake(h->replier);
+	mailer_reload(h->mailer);
+	mailer_wake(h->mailer);
 	log_info("heard: reloaded %s; serving %zu sources", h->config_path,
 	    poller_sources(h->poller));
 }
@@ -184,6 +194,30 @@ serve_unwatch(struct serve *s)
 	ev_signal_stop(s->h->loop, &s->sighup);
 }
 
+/* The mailer, when [mail] smtp_url is set; -1 if its settings are bad. */
+static int
+serve_mail(struct heard *h)
+{
+	char err[512];
+
+	if (h->mailer != NULL)
+		return 0;
+	if (h->cfg.smtp_url != NULL && heard_load_secret(h, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if ((h->mailer = mailer_new(h, err, sizeof(err))) != NULL)
+		return 0;
+	if (err[0] != '\0') {
+		log_warnx("%s", err);
+		return -1;
+	}
+	log_info("heard: no [mail] smtp_url: no mail is sent; "
+	    "notifications wait in the outbox");
+	return 0;
+}
+
 int
 serve_run(struct heard *h)
 {
@@ -204,8 +238,9 @@ serve_run(struct heard *h)
 	s.resync.data = &s;
 	/* Watchers are in place: what arrived meanwhile is handled now. */
 	serve_signals(SIG_UNBLOCK);
-	if (poller_start(h->poller) == -1 ||
-	    replier_start(h->replier) == -1) {
+	if (serve_mail(h) == -1 || poller_start(h->poller) == -1 ||
+	    replier_start(h->replier) == -1 ||
+	    (h->mailer != NULL && mailer_start(h->mailer) == -1)) {
 		serve_unwatch(&s);
 		return -1;
 	}

@@ -49,6 +49,12 @@ struct ingest_row {
 	int		 written;	/* added, edited or newly removed */
 };
 
+/* New stories of a source's first poll, per organisation, this batch. */
+struct ingest_backfill {
+	int64_t	 org;
+	int64_t	 items;
+};
+
 /* One batch being stored. */
 struct ingest_ctx {
 	struct store		*s;	/* borrowed */
@@ -56,6 +62,9 @@ struct ingest_ctx {
 	int64_t			 now;
 	struct ingest_stats	 st;
 	EVP_MD_CTX		*md;	/* owned */
+	int			 backfill;	/* the source's first poll */
+	struct ingest_backfill	*bf;	/* owned, nbf of them */
+	size_t			 nbf;
 	char			*err;	/* borrowed: the caller's */
 	size_t			 errlen;
 };
@@ -123,6 +132,46 @@ static const char ingest_sql_touch[] =
 static const char ingest_sql_status[] =
     "UPDATE threads SET status = ?2, updated_at = ?3"
     " WHERE id = ?1 AND status <> ?2";
+/*
+ * Who hears of a new message from the public: each member of the
+ * organisation who asked for every message, or for new conversations
+ * when it is the thread's first word from the public, or for the
+ * digest (either). Nothing for a hidden thread. Written in the batch's
+ * transaction, so a crash loses neither the message nor its mails.
+ */
+static const char ingest_sql_notify[] =
+    "INSERT INTO notification_outbox (user_id, org_id, thread_id,"
+    " message_id, source_id, kind, state, created_at)"
+    " SELECT mb.user_id, ?1, ?2, ?3, ?4, k.kind, CASE mb.notify"
+    "  WHEN 'digest' THEN 'digest' ELSE 'pending' END, ?5"
+    " FROM (SELECT CASE WHEN EXISTS (SELECT 1 FROM messages"
+    "  WHERE thread_id = ?2 AND direction = 'in' AND id <> ?3)"
+    "  THEN 'new_message' ELSE 'new_thread' END AS kind) k"
+    " JOIN memberships mb ON mb.org_id = ?1"
+    " JOIN users u ON u.id = mb.user_id"
+    " WHERE u.disabled = 0 AND (mb.notify IN ('message', 'digest')"
+    "  OR (mb.notify = 'conversation' AND k.kind = 'new_thread'))"
+    " AND (SELECT status FROM threads WHERE id = ?2) <> 'hidden'"
+    " ON CONFLICT DO NOTHING";
+static const char ingest_sql_backfill[] =
+    "SELECT backfill_done_at IS NULL FROM sources WHERE id = ?1";
+/* A first poll's history counts into one row per user and source. */
+static const char ingest_sql_backfill_add[] =
+    "UPDATE notification_outbox SET items = items + ?3"
+    " WHERE source_id = ?1 AND org_id = ?2 AND kind = 'backfill'"
+    " AND state = 'pending'";
+static const char ingest_sql_backfill_new[] =
+    "INSERT INTO notification_outbox (user_id, org_id, source_id, kind,"
+    " items, state, created_at)"
+    " SELECT mb.user_id, ?2, ?1, 'backfill', ?3, 'pending', ?4"
+    " FROM memberships mb JOIN users u ON u.id = mb.user_id"
+    " WHERE mb.org_id = ?2 AND mb.notify <> 'none' AND u.disabled = 0"
+    " AND NOT EXISTS (SELECT 1 FROM notification_outbox n"
+    "  WHERE n.source_id = ?1 AND n.user_id = mb.user_id"
+    "  AND n.org_id = ?2 AND n.kind = 'backfill' AND n.state = 'pending')";
+static const char ingest_sql_backfill_done[] =
+    "UPDATE sources SET backfill_done_at = ?2"
+    " WHERE id = ?1 AND backfill_done_at IS NULL";
 static const char ingest_sql_cursor[] =
     "UPDATE sources SET cursor = ?2 WHERE id = ?1";
 static const char ingest_sql_healthy[] =
@@ -577,6 +626,46 @@ ingest_thread_after(struct ingest_ctx *c, const struct ingest_msg *m,
 	return 0;
 }
 
+/* One more story of a first poll, for its organisation's summary. */
+static void
+ingest_backfill_count(struct ingest_ctx *c, int64_t org)
+{
+	size_t i;
+
+	for (i = 0; i < c->nbf; i++) {
+		if (c->bf[i].org == org) {
+			c->bf[i].items++;
+			return;
+		}
+	}
+	c->bf = xrealloc(c->bf, (c->nbf + 1) * sizeof(*c->bf));
+	c->bf[c->nbf].org = org;
+	c->bf[c->nbf++].items = 1;
+}
+
+/* A new message from the public: mails for those who want them. */
+static int
+ingest_notify(struct ingest_ctx *c, const struct ingest_msg *m,
+    const struct ingest_row *row)
+{
+	sqlite3_stmt *q;
+
+	if (strcmp(m->dir, "in") != 0)
+		return 0;
+	if (c->backfill) {
+		ingest_backfill_count(c, m->org);
+		return 0;
+	}
+	if ((q = store_stmt(c->s, ingest_sql_notify)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, m->org);
+	sqlite3_bind_int64(q, 2, row->thread);
+	sqlite3_bind_int64(q, 3, row->id);
+	sqlite3_bind_int64(q, 4, c->src->id);
+	sqlite3_bind_int64(q, 5, c->now);
+	return ingest_done(q);
+}
+
 static int
 ingest_item(struct ingest_ctx *c, const struct conn_item *it)
 {
@@ -607,6 +696,8 @@ ingest_item(struct ingest_ctx *c, const struct conn_item *it)
 		rc = found == 0 ? ingest_new(c, &m, &row) : -1;
 	if (rc == 0 && row.written)
 		rc = ingest_thread_after(c, &m, &row);
+	if (rc == 0 && row.added)
+		rc = ingest_notify(c, &m, &row);
 	if (rc == -1 && c->err[0] == '\0')
 		ingest_db_fail(c, m.t[IT_EXT]);
 	ingest_msg_free(&m);
@@ -641,14 +732,59 @@ ingest_source(struct ingest_ctx *c, const struct conn_batch *b)
 	return 0;
 }
 
+/* Whether the source is on its first poll, when all it sees is history. */
+static int
+ingest_backfill_state(struct ingest_ctx *c)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((q = store_stmt(c->s, ingest_sql_backfill)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, c->src->id);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		c->backfill = sqlite3_column_int(q, 0);
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The batch's history counts, one UPDATE and one INSERT per organisation. */
+static int
+ingest_backfill_flush(struct ingest_ctx *c)
+{
+	static const char *const sql[] = { ingest_sql_backfill_add,
+	    ingest_sql_backfill_new };
+	sqlite3_stmt *q;
+	size_t i, k;
+
+	for (i = 0; i < c->nbf; i++) {
+		for (k = 0; k < sizeof(sql) / sizeof(sql[0]); k++) {
+			if ((q = store_stmt(c->s, sql[k])) == NULL)
+				return -1;
+			sqlite3_bind_int64(q, 1, c->src->id);
+			sqlite3_bind_int64(q, 2, c->bf[i].org);
+			sqlite3_bind_int64(q, 3, c->bf[i].items);
+			if (k == 1)
+				sqlite3_bind_int64(q, 4, c->now);
+			if (ingest_done(q) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 ingest_all(struct ingest_ctx *c, const struct conn_batch *b)
 {
 	size_t i;
 
+	if (ingest_backfill_state(c) == -1)
+		return ingest_db_fail(c, NULL);
 	for (i = 0; i < b->nitems; i++)
 		if (ingest_item(c, &b->items[i]) == -1)
 			return -1;
+	if (ingest_backfill_flush(c) == -1)
+		return ingest_db_fail(c, NULL);
 	return ingest_source(c, b);
 }
 
@@ -678,5 +814,18 @@ ingest_batch(struct store *s, const struct source *src,
 	else
 		*st = c.st;
 	EVP_MD_CTX_free(c.md);
+	free(c.bf);
 	return rc;
+}
+
+int
+ingest_backfill_done(struct store *s, int64_t source_id, int64_t now)
+{
+	sqlite3_stmt *q;
+
+	if ((q = store_stmt(s, ingest_sql_backfill_done)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, source_id);
+	sqlite3_bind_int64(q, 2, now);
+	return ingest_done(q);
 }

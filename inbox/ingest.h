@@ -33,11 +33,24 @@ struct ingest_stats {
  * item new or changed that carries a thread_status sets its thread's
  * status to it (after the reopening above). An organisation's reply
  * (ITEM_OUT) first seen here closes the thread's oldest open "post
- * this" task made before it (tasks.h). Notifications are not
- * enqueued yet.
+ * this" task made before it (tasks.h).
+ *
+ * A new message from the public is put in the notification outbox,
+ * in the same transaction, for each member of its organisation whose
+ * choice of mail covers it (notify.h). While the source's first poll
+ * has not ended (sources.backfill_done_at unset) what it brings is
+ * history: it only counts, into one 'backfill' row per user and
+ * source, which becomes one summary mail.
  */
 int	ingest_batch(struct store *, const struct source *,
 	    const struct conn_batch *, int64_t now, struct ingest_stats *,
 	    char *err, size_t errlen);
+
+/*
+ * The source's first poll has stored its last page: what it brings
+ * from now on is news, and its backfill summary may go. Once only;
+ * -1 on a store error.
+ */
+int	ingest_backfill_done(struct store *, int64_t source_id, int64_t now);
 
 #endif

@@ -16,6 +16,9 @@ struct notify_opts {
 	size_t			 key_len;
 	long			 per_hour;	/* [mail] per_hour */
 	long			 digest_hour;	/* [mail] digest_hour, UTC */
+	/* A connector's title ("Care Opinion"); NULL, or NULL back: the
+	   connector's name. The inbox cannot read the registry itself. */
+	const char		*(*channel_title)(const char *connector);
 };
 
 /*
@@ -25,6 +28,10 @@ struct notify_opts {
  * a backfill's one summary once its source's first poll is done,
  * confirmations of emailed replies that were posted, failed or handed
  * off. Returns the number of mails made, -1 on error (err says why).
+ * A row whose mail cannot be built (an address of the wrong shape) is
+ * dropped, and err names it even when the return is not -1; err is ""
+ * otherwise. Ids are "heard.t<thread>.m<mail>@<reply_domain>" (the
+ * domain of from when reply_domain is NULL); from is required.
  */
 int	notify_compose(struct store *, const struct notify_opts *,
 	    int64_t now, char *err, size_t errlen);

@@ -290,6 +290,32 @@ mail_compose(const struct mail_out *m, size_t *len)
 	return out;
 }
 
+int
+mail_addr_spec(const char *mailbox, char *out, size_t outlen)
+{
+	const char *p = mailbox, *q;
+	size_t n;
+
+	if (mailbox == NULL)
+		return -1;
+	if ((q = strrchr(mailbox, '<')) != NULL) {
+		p = q + 1;
+		if ((q = strchr(p, '>')) == NULL)
+			return -1;
+		n = (size_t)(q - p);
+	} else {
+		p += strspn(p, " \t");
+		n = strcspn(p, " \t");
+		if (p[n + strspn(p + n, " \t")] != '\0')
+			return -1;
+	}
+	if (n == 0 || n >= outlen)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return mail_compose_addr_ok(out) ? 0 : -1;
+}
+
 char *
 mail_html_escape(const char *s)
 {

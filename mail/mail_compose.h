@@ -38,6 +38,12 @@ struct mail_out {
  * carry a line break: that is how headers are injected).
  */
 char	*mail_compose(const struct mail_out *, size_t *len);
+/*
+ * The addr-spec of a mailbox "Name <local@domain>" or "local@domain"
+ * into out: 0, or -1 if there is none of a sane shape or it does not
+ * fit. The envelope sender of a mail, and the domain of its ids.
+ */
+int	mail_addr_spec(const char *mailbox, char *out, size_t outlen);
 /* s with & < > " ' escaped for HTML text or attributes; new string. */
 char	*mail_html_escape(const char *s);
 
