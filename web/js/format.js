@@ -17,6 +17,18 @@ export const NOTIFY = [
 	['none', 'No mail'],
 ];
 
+const REPLY_STATUS = {
+	queued: 'Queued',
+	posting: 'Posting',
+	posted: 'Posted on the channel',
+	failed: 'Failed',
+	handoff: 'Task: post it by hand',
+	unknown: 'Unknown: check the channel',
+	cancelled: 'Cancelled',
+};
+
+export const replyStatusLabel = (s) => REPLY_STATUS[s] || String(s ?? '');
+
 const CHANNELS = {
 	'rss': 'Feed',
 	'nhs-choices': 'NHS Choices',

@@ -5,7 +5,7 @@ import * as api from '../api.js';
 import {el, fill, field, select, extLink, statusArea, showError,
     showNote, clearStatus, time} from '../dom.js';
 import {STATUSES, SEVERITIES, statusLabel, severityLabel, channelLabel,
-    ratingText, replyModeText} from '../format.js';
+    ratingText, replyModeText, replyStatusLabel} from '../format.js';
 
 let cur = null;		// {pane, id, opts, gen}
 let gen = 0;		// bumps on every open, so late answers are dropped
@@ -190,7 +190,7 @@ function splitTags(s) {
 
 function hideForm(c, t) {
 	const reason = el('input', {type: 'text', name: 'reason',
-	    id: 'hide-reason', required: true, maxLength: 500});
+	    id: 'hide-reason', maxLength: 500});
 	const b = el('button', {type: 'submit', className: 'danger'}, 'Hide');
 	const form = el('form', {className: 'field inline-field hide-form'},
 	    el('label', {htmlFor: reason.id},
@@ -272,7 +272,8 @@ function replies(t) {
 	    el('h3', {}, 'Replies from heard'),
 	    el('ul', {}, list.map((r) => el('li', {className: 'reply-item'},
 	    el('p', {className: 'meta'},
-	    el('span', {className: 'badge reply-' + r.status}, r.status),
+	    el('span', {className: 'badge reply-' + r.status,
+	    dataset: {status: r.status}}, replyStatusLabel(r.status)),
 	    r.via ? el('span', {}, 'via ' + r.via) : null,
 	    time(r.updated_at || r.created_at)),
 	    el('p', {className: 'body'}, r.body || ''),
@@ -322,7 +323,7 @@ function replyBox(c, t) {
 		return el('p', {className: 'notice', id: 'no-reply'},
 		    replyModeText('none', t.connector));
 	const body = el('textarea', {name: 'body', id: 'reply-body', rows: 5,
-	    required: true});
+	    maxLength: 10000});
 	const send = el('button', {type: 'submit', className: 'primary'},
 	    t.reply_mode === 'api' ? 'Send reply' : 'Create task');
 	const form = el('form', {className: 'reply-box', id: 'reply-form'},

@@ -1,0 +1,550 @@
+// The web inbox in a real headless Chromium (Debian's), driven by
+// playwright-core against a real `heard serve` that stack.py starts.
+//
+//   node run.mjs [SCREENSHOT_DIR] [CASE...]
+//
+// Each case gets a fresh browser context, fails on any console error,
+// page error or dialog, and leaves a screenshot in SCREENSHOT_DIR.
+// Needs HEARD_BIN (and HEARD_SOURCE_DIR) as the integration tests do.
+
+import {spawn} from 'node:child_process';
+import {mkdirSync} from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import {fileURLToPath} from 'node:url';
+import {chromium} from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SHOTS = path.resolve(process.argv[2] || path.join(HERE,
+    'screenshots'));
+const ONLY = process.argv.slice(3);
+const WAIT = Number(process.env.BROWSER_WAIT_MS || 15000);
+const DESKTOP = {width: 1280, height: 800};
+const PHONE = {width: 375, height: 667};
+
+// The 401 a logged-out page gets from GET /api/v1/me is how it learns
+// that nobody is logged in; Chromium reports it as a console error.
+const ALWAYS_ALLOWED = [{status: 401, path: '/api/v1/me'}];
+
+class Stack {
+	constructor() {
+		this.proc = spawn('python3', [path.join(HERE, 'stack.py')],
+		    {stdio: ['pipe', 'pipe', 'inherit']});
+		this.lines = readline.createInterface({input: this.proc.stdout});
+		this.waiting = [];
+		this.queue = [];
+		this.lines.on('line', (l) => {
+			const w = this.waiting.shift();
+			if (w)
+				w.resolve(l);
+			else
+				this.queue.push(l);
+		});
+		this.exited = new Promise((resolve) => this.proc.on('exit',
+		    (code) => {
+			for (const w of this.waiting.splice(0))
+				w.reject(new Error('stack.py exited (' + code +
+				    ')'));
+			resolve(code);
+		}));
+	}
+
+	next() {
+		if (this.queue.length)
+			return Promise.resolve(this.queue.shift());
+		return new Promise((resolve, reject) =>
+		    this.waiting.push({resolve, reject}));
+	}
+
+	async start() {
+		this.info = JSON.parse(await this.next());
+		return this.info;
+	}
+
+	async ask(cmd) {
+		this.proc.stdin.write(cmd + '\n');
+		return JSON.parse(await this.next());
+	}
+
+	async stop() {
+		this.proc.stdin.end();
+		const t = setTimeout(() => this.proc.kill('SIGTERM'), 20000);
+		await this.exited;
+		clearTimeout(t);
+	}
+}
+
+function check(cond, what) {
+	if (!cond)
+		throw new Error(what);
+}
+
+// Polls fn until it returns something true, failing after ms.
+async function until(fn, what, ms = WAIT) {
+	const deadline = Date.now() + ms;
+	for (;;) {
+		const v = await fn();
+		if (v)
+			return v;
+		if (Date.now() > deadline)
+			throw new Error('timed out waiting for ' + what);
+		await new Promise((r) => setTimeout(r, 100));
+	}
+}
+
+class Run {
+	constructor(browser, stack, name, opts) {
+		this.browser = browser;
+		this.stack = stack;
+		this.info = stack.info;
+		this.name = name;
+		this.opts = opts;
+		this.problems = [];
+		this.shots = 0;
+	}
+
+	async open() {
+		this.ctx = await this.browser.newContext({
+		    viewport: this.opts.viewport || DESKTOP,
+		    isMobile: !!this.opts.mobile, hasTouch: !!this.opts.mobile,
+		    locale: 'en-GB', timezoneId: 'Europe/London'});
+		this.page = await this.ctx.newPage();
+		this.page.setDefaultTimeout(WAIT);
+		const allowed = ALWAYS_ALLOWED.concat(this.opts.allow || []);
+		this.page.on('console', (m) => {
+			if (m.type() !== 'error')
+				return;
+			const where = m.location().url || '';
+			const hit = allowed.some((a) => where.includes(a.path) &&
+			    m.text().includes('status of ' + a.status));
+			if (!hit)
+				this.problems.push('console error: ' + m.text() +
+				    ' (' + where + ')');
+		});
+		this.page.on('pageerror', (e) => this.problems.push(
+		    'page error: ' + e.message));
+		this.page.on('dialog', (d) => {
+			this.problems.push('a dialog opened: ' + d.type() + ' ' +
+			    JSON.stringify(d.message()));
+			d.dismiss().catch(() => {});
+		});
+		return this.page;
+	}
+
+	async shot(label) {
+		const file = path.join(SHOTS, this.name + (label ? '-' + label :
+		    '') + '.png');
+		await this.page.screenshot({path: file, fullPage: false});
+		this.shots++;
+		return file;
+	}
+
+	async close() {
+		await this.ctx.close();
+	}
+
+	url(hash) {
+		return this.info.base + '/' + (hash || '');
+	}
+
+	async login(who) {
+		const u = this.info.users[who];
+		const p = this.page;
+		await p.goto(this.url('#/login'));
+		await p.fill('#login-form input[name=email]', u.email);
+		await p.fill('#login-form input[name=password]', u.password);
+		await p.click('#login-form button[type=submit]');
+		await p.waitForSelector('#thread-list li.thread');
+		return u;
+	}
+
+	// Opens a thread from the list of the current page.
+	async openThread(id) {
+		const p = this.page;
+		await p.click('#thread-list li.thread[data-id="' + id + '"] a');
+		await p.waitForSelector('#thread-pane .thread-view');
+		await p.waitForFunction((n) => location.hash.startsWith(
+		    '#/threads/' + n), id);
+	}
+
+	async threadIds() {
+		return this.page.$$eval('#thread-list li.thread',
+		    (lis) => lis.map((li) => Number(li.dataset.id)));
+	}
+
+	// No horizontal scrolling: the page is no wider than the screen.
+	async noSideScroll(what) {
+		const [sw, cw] = await this.page.evaluate(() => [
+		    document.documentElement.scrollWidth,
+		    document.documentElement.clientWidth]);
+		check(sw <= cw, what + ': the page is ' + sw + 'px wide on a ' +
+		    cw + 'px screen');
+	}
+}
+
+const text = (p, sel) => p.$eval(sel, (e) => e.textContent);
+
+const CASES = [];
+const test = (name, opts, fn) => CASES.push({name, opts, fn});
+
+test('login', {allow: [{status: 401, path: '/api/v1/login'}]}, async (r) => {
+	const p = r.page;
+	await p.goto(r.url());
+	await p.waitForSelector('#login-form');
+	check(p.url().endsWith('#/login'), 'a logged-out visit goes to ' +
+	    '#/login, not ' + p.url());
+	await p.fill('#login-form input[name=email]',
+	    r.info.users.lead.email);
+	await p.fill('#login-form input[name=password]', 'not the password');
+	await p.click('#login-form button[type=submit]');
+	const err = await p.waitForSelector('#login-form .status.error');
+	check((await err.textContent()).trim().length > 0,
+	    'a refused log-in shows the API\'s detail');
+	check(await err.getAttribute('role') === 'alert',
+	    'the log-in error is announced (role=alert)');
+	await r.shot('refused');
+	await r.login('lead');
+	check((await text(p, '#who-name')).includes('Lee Lead'),
+	    'the header names the user');
+	const ids = await r.threadIds();
+	check(ids.length >= 4, 'the lead sees RJ1\'s ' +
+	    'conversations, got ' + ids.length);
+	await r.shot();
+});
+
+test('filter', {}, async (r) => {
+	const p = r.page;
+	await r.login('lead');
+	const all = await r.threadIds();
+	// unread counts per organisation and channel in the filter bar
+	await p.waitForFunction(() => [...document.querySelectorAll(
+	    '#filter-connector option')].some((o) => /unread of/.test(
+	    o.textContent)));
+	const orgOpt = await text(p, '#filter-org option[value="RJ1"]');
+	check(/\d+ unread of \d+/.test(orgOpt), 'RJ1 shows its counts: ' +
+	    orgOpt);
+	await p.selectOption('#filter-connector', 'care-connect');
+	await p.waitForFunction(() => location.hash.includes(
+	    'connector=care-connect'));
+	await until(async () => {
+		const ids = await r.threadIds();
+		return ids.length === 1 && ids[0] === r.info.threads.api;
+	}, 'only the Care Connect conversation to be listed');
+	await r.shot('channel');
+	await p.selectOption('#filter-connector', '');
+	await p.fill('#filter-q', 'wheelchair');
+	await p.press('#filter-q', 'Enter');
+	await until(async () => {
+		const ids = await r.threadIds();
+		return ids.length === 1 && ids[0] === r.info.threads.api;
+	}, 'the text search to find the wheelchair post');
+	await p.fill('#filter-q', '');
+	await p.press('#filter-q', 'Enter');
+	await until(async () => (await r.threadIds()).length === all.length,
+	    'every conversation back without filters');
+	await r.shot();
+});
+
+test('read-by', {}, async (r) => {
+	const p = r.page;
+	await r.login('lead');
+	const id = r.info.threads.kind;
+	await r.openThread(id);
+	await p.waitForFunction(() => document.querySelector('#read-by')
+	    ?.textContent.includes('Lee Lead'));
+	const body = await text(p, '#thread-pane .message .body');
+	check(body.includes('The nurses on ward 7 were kind and quick.'),
+	    'the message shows: ' + body);
+	const link = await p.$('#thread-pane .message a');
+	check(await link.getAttribute('href') ===
+	    'https://example.org/stories/kind', 'the link to the original');
+	check(await link.getAttribute('rel') === 'noopener noreferrer',
+	    'the original opens with rel=noopener noreferrer');
+	const row = await p.$('#thread-list li.thread[data-id="' + id + '"]');
+	check(!(await row.getAttribute('class')).includes('unread'),
+	    'the opened conversation is no longer unread in the list');
+	await r.shot();
+});
+
+test('reply', {}, async (r) => {
+	const p = r.page;
+	await r.login('lead');
+	// Care Connect: heard posts the reply (Open311 request update)
+	await r.openThread(r.info.threads.api);
+	const mode = await text(p, '#reply-mode');
+	check(mode.includes('heard will post'), 'the api reply mode is ' +
+	    'said before sending: ' + mode);
+	const said = 'Thank you. The outpatients team now keeps a ' +
+	    'wheelchair at the door.';
+	await p.fill('#reply-body', said);
+	await p.click('#reply-form button[type=submit]');
+	await p.waitForFunction((s) => [...document.querySelectorAll(
+	    '.reply-item .body')].some((b) => b.textContent === s), said);
+	check((await text(p, '#reply-form .status')).includes('queued'),
+	    'the reply says it was queued');
+	await until(async () => (await r.stack.ask('open311_posts')).posts
+	    .some((f) => f.description === said),
+	    'the fake Open311 server to receive the reply');
+	await until(async () => {
+		await p.click('#refresh');
+		await p.waitForTimeout(200);
+		return p.$('.reply-item [data-status="posted"]');
+	}, 'the reply to show as posted');
+	await r.shot('posted');
+	// Care Opinion: the reply becomes a "post this" task
+	await r.openThread(r.info.threads.handoff);
+	const mode2 = await text(p, '#reply-mode');
+	check(mode2.includes('"post this" task'), 'the handoff mode is said ' +
+	    'before sending: ' + mode2);
+	const said2 = 'We are sorry the letter went astray; please call ' +
+	    'the booking line and quote your reference.';
+	await p.fill('#reply-body', said2);
+	await p.click('#reply-form button[type=submit]');
+	const task = await p.waitForSelector('.task textarea');
+	check(await task.inputValue() === said2, 'the task has the reply ' +
+	    'ready to copy');
+	const link = await p.$('.task a');
+	check(link && /^https?:/.test(await link.getAttribute('href')),
+	    'the task links to the page where it is posted');
+	await r.shot('task');
+});
+
+test('status', {}, async (r) => {
+	const p = r.page;
+	await r.login('lead');
+	const id = r.info.threads.kind;
+	await r.openThread(id);
+	await p.selectOption('#set-status', 'in_progress');
+	await p.click('#set-status + button');
+	await p.waitForFunction(() => document.querySelector(
+	    '.thread-head .badge')?.textContent === 'In progress');
+	await p.waitForFunction((n) => document.querySelector(
+	    '#thread-list li.thread[data-id="' + n + '"] .badge')
+	    ?.textContent === 'In progress', id);
+	await p.selectOption('#filter-status', 'in_progress');
+	await until(async () => {
+		const ids = await r.threadIds();
+		return ids.length === 1 && ids[0] === id;
+	}, 'the status filter to list it alone');
+	await r.shot();
+});
+
+test('hostile', {}, async (r) => {
+	const p = r.page;
+	const h = r.info.threads;
+	await r.login('lead');
+	await r.openThread(h.hostile);
+	const found = await p.evaluate(() => {
+		const on = [];
+		for (const e of document.querySelectorAll('*'))
+			for (const a of e.attributes)
+				if (/^on/i.test(a.name))
+					on.push(e.tagName + '[' + a.name + ']');
+		return {on, imgs: document.querySelectorAll('img').length,
+		    scripts: [...document.scripts].map((s) =>
+		    s.getAttribute('src')),
+		    js: [...document.querySelectorAll('a[href]')].filter((a) =>
+		    !/^(https?:|#)/.test(a.getAttribute('href'))).length};
+	});
+	check(found.on.length === 0, 'no element has an on... attribute: ' +
+	    found.on.join(', '));
+	check(found.imgs === 0, 'the post made no <img> element');
+	check(found.scripts.length === 1 && found.scripts[0] ===
+	    'js/main.js', 'no script but ours: ' + found.scripts);
+	check(found.js === 0, 'no link other than http(s) or our own routes');
+	check(await text(p, '#thread-subject') === h.hostile_subject,
+	    'the subject is shown as the characters stored');
+	check(await text(p, '#thread-pane .message .body') === h.hostile_body,
+	    'the body is shown as the characters stored');
+	const row = await text(p, '#thread-list li.thread[data-id="' +
+	    h.hostile + '"] .subject');
+	check(row === h.hostile_subject, 'the list shows the subject as text');
+	await p.getByText('<script>alert(1)</script>', {exact: false})
+	    .first().waitFor({state: 'visible'});
+	await r.shot();
+});
+
+test('hide', {}, async (r) => {
+	const p = r.page;
+	const id = r.info.threads.hostile;
+	await r.login('lead');
+	await r.openThread(id);
+	await p.click('.hide-form button');
+	check((await text(p, '.manage .status')).includes('Say why'),
+	    'hiding without a reason is refused with a reason');
+	const why = 'Abusive, names a member of staff';
+	await p.fill('#hide-reason', why);
+	await p.click('.hide-form button');
+	await p.waitForSelector('.hidden-note');
+	check((await text(p, '.hidden-note')).includes(why),
+	    'the hidden note gives the reason');
+	await r.shot();
+	await p.click('#refresh');
+	await until(async () => !(await r.threadIds()).includes(id),
+	    'the hidden conversation to leave the inbox');
+	await p.selectOption('#filter-status', 'hidden');
+	await until(async () => (await r.threadIds()).includes(id),
+	    'the hidden filter to list it');
+	await p.click('#unhide');
+	await p.waitForFunction(() => !document.querySelector('.hidden-note')
+	    && document.querySelector('.thread-head .badge')?.textContent !==
+	    'Hidden');
+	await r.shot('unhidden');
+});
+
+test('reviewer', {}, async (r) => {
+	const p = r.page;
+	await r.login('reviewer');
+	check(await p.isHidden('[data-nav="signup"]'),
+	    'a reviewer has no sign-up in the menu');
+	await r.openThread(r.info.threads.kind);
+	await p.waitForFunction(() => document.querySelector('#read-by')
+	    ?.textContent.includes('Rita Reviewer'));
+	check((await text(p, '#no-reply')).includes('not answer'),
+	    'the reviewer is told they cannot answer');
+	for (const sel of ['#reply-form', '#reply-body', '.manage',
+	    '#set-status', '#hide-reason', '#unhide'])
+		check(await p.$(sel) === null, 'a reviewer has no ' + sel);
+	await r.shot();
+});
+
+test('signup', {}, async (r) => {
+	const p = r.page;
+	const s = r.info.signup;
+	await r.login('admin');
+	await p.click('[data-nav="signup"]');
+	await p.fill('#org-search', s.query);
+	await p.click('.org-pick[data-code="' + s.org + '"]');
+	await p.waitForSelector('#signup-form');
+	await r.shot('channels');
+	for (const box of await p.$$('#signup-form fieldset.channel input' +
+	    '[name=channel]'))
+		await box.uncheck();
+	const feed = 'fieldset.channel[data-connector="rss"]';
+	await p.fill(feed + ' input[data-key="url"]', s.feed);
+	check(await p.isChecked(feed + ' input[name=channel]'),
+	    'typing the needed setting ticks the channel');
+	await p.fill('#lead-email', 'pals.kings@example.nhs.uk');
+	await p.click('#lead-add');
+	await p.click('#signup-confirm');
+	await p.waitForSelector('#signup-done');
+	await p.waitForSelector('#new-sources .badge.health-ok',
+	    {timeout: 30000});
+	await r.shot('done');
+	await p.click('#go-threads');
+	await until(async () => {
+		await p.click('#refresh');
+		await p.waitForTimeout(200);
+		return p.$('#thread-list li.thread .subject >> text="' +
+		    s.subject + '"');
+	}, 'the first polled conversation in the new inbox');
+	await p.click('#thread-list li.thread a');
+	await p.waitForSelector('#thread-pane .thread-view');
+	await r.shot();
+});
+
+test('sources', {}, async (r) => {
+	const p = r.page;
+	await r.login('admin');
+	await p.click('[data-nav="sources"]');
+	await p.waitForSelector('#source-list li.source');
+	const cards = await p.$$eval('#source-list li.source', (lis) =>
+	    lis.map((li) => li.textContent));
+	check(cards.length >= 3, 'every source is listed');
+	check(cards.every((c) => c.includes('Last success') &&
+	    c.includes('Next poll')), 'each shows its health');
+	await r.shot();
+});
+
+test('settings', {}, async (r) => {
+	const p = r.page;
+	await r.login('lead');
+	await p.click('[data-nav="settings"]');
+	const sel = '.notify-list select[data-org="RJ1"]';
+	await p.selectOption(sel, 'digest');
+	await p.click('.notify-list li button');
+	await p.waitForSelector('.status.note');
+	await p.reload();
+	await p.waitForSelector(sel);
+	check(await p.$eval(sel, (s) => s.value) === 'digest',
+	    'the choice is kept');
+	await r.shot();
+});
+
+test('phone', {viewport: PHONE, mobile: true}, async (r) => {
+	const p = r.page;
+	await r.login('lead');
+	await r.noSideScroll('the inbox');
+	await r.shot('inbox');
+	await r.openThread(r.info.threads.api);
+	check(await p.isHidden('.list-pane'), 'an open thread takes the screen');
+	check(await p.isVisible('#thread-pane .back'), 'with a way back');
+	await r.noSideScroll('a thread');
+	await r.shot('thread');
+	await p.click('#thread-pane .back');
+	await p.waitForSelector('.list-pane', {state: 'visible'});
+	await r.noSideScroll('the inbox again');
+});
+
+async function main() {
+	mkdirSync(SHOTS, {recursive: true});
+	const started = Date.now();
+	const stack = new Stack();
+	let failed = 0;
+	let passed = 0;
+	let browser = null;
+	try {
+		await stack.start();
+		browser = await chromium.launch({
+		    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+		    args: ['--headless=new', '--no-sandbox', '--disable-gpu',
+		    '--disable-quic', '--no-first-run',
+		    '--disable-background-networking',
+		    '--disable-component-update', '--disable-sync']});
+		for (const c of CASES) {
+			if (ONLY.length && !ONLY.includes(c.name))
+				continue;
+			const r = new Run(browser, stack, c.name, c.opts);
+			const t0 = Date.now();
+			let error = null;
+			try {
+				await r.open();
+				await c.fn(r);
+			} catch (e) {
+				error = e;
+			}
+			if (!error && r.problems.length)
+				error = new Error(r.problems.join('; '));
+			if (error) {
+				await r.shot('failed').catch(() => {});
+				failed++;
+				console.log('not ok - ' + c.name + ': ' +
+				    (error.stack || error));
+				if (r.problems.length)
+					console.log('  also: ' + r.problems.join('\n  '));
+			} else {
+				passed++;
+				console.log('ok - ' + c.name + ' (' +
+				    ((Date.now() - t0) / 1000).toFixed(1) + ' s)');
+			}
+			await r.close().catch(() => {});
+		}
+		if (failed) {
+			const log = (await stack.ask('log')).log;
+			console.log('--- heard log (tail) ---\n' + log.slice(-4000));
+		}
+	} catch (e) {
+		failed++;
+		console.log('not ok - setup: ' + (e.stack || e));
+	} finally {
+		if (browser)
+			await browser.close().catch(() => {});
+		await stack.stop();
+	}
+	console.log('screenshots in ' + SHOTS + '; ' +
+	    ((Date.now() - started) / 1000).toFixed(1) + ' s');
+	console.log(passed + ' passed, ' + failed + ' failed');
+	process.exit(failed ? 1 : 0);
+}
+
+main();

@@ -1,0 +1,204 @@
+"""Starts a real heard for the browser tests and says how to reach it.
+
+It makes a temporary database with the NHS trust list, three staff
+accounts (admin, a lead and a reviewer of RJ1), and sources for RJ1 on
+local fake channels: a feed with an ordinary post and a hostile one
+(script and onerror markup, a javascript: link), a Care Connect
+(Open311) server heard posts replies to, and a Care Opinion API whose
+replies become tasks. Everything is polled once, then `heard serve`
+runs on a free port of 127.0.0.1 with the shipped web/ as its web root.
+
+It prints one JSON line (base URL, accounts, thread ids, the sign-up
+feed) and then answers commands on stdin, one a line, with one JSON
+line each:
+    open311_posts   the reply posts the fake Open311 server received
+    log             the daemon's log so far
+EOF at stdin (or SIGTERM) stops the daemon and removes everything.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+
+from fake_care_opinion import FakeCareOpinion  # noqa: E402
+from fake_open311 import FakeOpen311  # noqa: E402
+from feedserver import FeedServer  # noqa: E402
+from harness import HEARD, SOURCE_DIR, Heard, wait_for  # noqa: E402
+from xml.sax.saxutils import escape  # noqa: E402
+
+PASSWORD = "browser-tests-are-long-enough-1"
+O311_KEY = "browser-open311-key"
+CO_KEY = "browser-care-opinion-key"
+USERS = {
+    "admin": ("admin@example.nhs.uk", "Ada Admin", "admin", None),
+    "lead": ("lead@example.nhs.uk", "Lee Lead", "lead", "RJ1"),
+    "reviewer": ("reviewer@example.nhs.uk", "Rita Reviewer", "reviewer",
+                 "RJ1"),
+}
+# What a patient typed into a feedback form, as the site showed it: the
+# HTML page escaped it, and the feed escaped the HTML once more.
+HOSTILE_TEXT = ("<script>alert(1)</script> The ward was dirty "
+                "<img src=x onerror=alert(1)> and nobody came.")
+HOSTILE_TITLE = "<img src=x onerror=alert(1)> Dirty ward"
+
+
+def feed(title, items):
+    """RSS 2.0; items: (guid, title, html description, link, date)."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0">'
+           '<channel><title>%s</title><link>https://example.org/</link>'
+           '<description>patient feedback</description>' % escape(title)]
+    for guid, t, html, link, date in items:
+        out.append("<item><title>%s</title><link>%s</link>"
+                   "<guid isPermaLink=\"false\">%s</guid><pubDate>%s"
+                   "</pubDate><description>%s</description></item>" %
+                   (escape(t), escape(link), escape(guid), date,
+                    escape(html)))
+    out.append("</channel></rss>\n")
+    return "".join(out).encode("utf-8")
+
+
+class Stack:
+    def __init__(self):
+        self.feeds = FeedServer()
+        self.o311 = FakeOpen311(api_key=O311_KEY)
+        self.co = FakeCareOpinion(key=CO_KEY)
+        web = os.path.join(SOURCE_DIR, "web")
+        self.h = Heard()
+        self.h.write_config("[http]\nweb_root = %s\nbase_url = %s\n" %
+                            (web, self.h.url))
+        self.h.add_org()
+
+    def users(self):
+        out = {}
+        for key, (email, name, role, org) in USERS.items():
+            args = ["users", "add", email, "--name", name, "--role", role,
+                    "--password-stdin"] + (["--org", org] if org else [])
+            p = subprocess.run([HEARD, "-c", self.h.conf] + args,
+                               input=PASSWORD + "\n", capture_output=True,
+                               text=True, timeout=60)
+            if p.returncode != 0:
+                raise SystemExit("stack: heard users add %s: %s" %
+                                 (email, p.stderr.strip()))
+            out[key] = {"email": email, "name": name, "password": PASSWORD}
+        return out
+
+    def sources(self):
+        self.feeds.put("/rj1.rss", feed("Guy's patient stories", [
+            ("rj1-kind", "Kind nurses on ward 7",
+             "<p>The nurses on ward 7 were <b>kind</b> and quick.</p>",
+             "https://example.org/stories/kind", "Mon, 16 Nov 2026 "
+             "09:00:00 +0000"),
+            ("rj1-hostile", escape(HOSTILE_TITLE), escape(HOSTILE_TEXT),
+             "javascript:alert(1)", "Tue, 17 Nov 2026 09:00:00 +0000"),
+        ]))
+        self.feeds.put("/rjz.rss", feed("King's patient stories", [
+            ("rjz-parking", "Parking at Denmark Hill",
+             "<p>Forty minutes to find a space.</p>",
+             "https://example.org/stories/parking", "Wed, 18 Nov 2026 "
+             "09:00:00 +0000"),
+        ]))
+        self.o311.add_request(880001, "2026-11-18T10:00:00Z",
+                              service_name="Waiting times",
+                              description="Waited four hours for a "
+                              "wheelchair at outpatients.")
+        guys = {"nacs": "RJ1", "name": "Guy's and St Thomas'",
+                "type": "trust"}
+        self.co.add_story("Lost appointment letter",
+                          "Nobody could tell me when my scan was.", [guys])
+        self.h.add_source("RJ1", "rss", url=self.feeds.url("/rj1.rss"))
+        self.h.add_source("RJ1", "care-connect", endpoint=self.o311.endpoint,
+                          api_key=O311_KEY)
+        self.h.add_source("RJ1", "care-opinion", url=self.co.base,
+                          subscription_key=CO_KEY, nacs="RJ1")
+        self.h.run("poll", "--all")
+
+    def threads(self):
+        """Thread ids by what the tests need, and the hostile one's text
+        as stored (it must still be hostile once stored)."""
+        out = {}
+        for t in self.h.threads("RJ1"):
+            out.setdefault(t["connector"], []).append(t)
+        rss = {t["subject"]: t for t in out.get("rss", [])}
+        hostile = next(t for s, t in rss.items() if "Dirty ward" in s)
+        body = self.h.thread(hostile["id"])["items"][0]["body"]
+        for needle, text in (("<script>alert(1)</script>", body),
+                             ("onerror=alert(1)", body),
+                             ("<img src=x onerror=alert(1)>",
+                              hostile["subject"])):
+            if needle not in text:
+                raise SystemExit("stack: the hostile post was stored as "
+                                 "%r, without %r" % (text, needle))
+        return {
+            "kind": rss["Kind nurses on ward 7"]["id"],
+            "hostile": hostile["id"],
+            "hostile_subject": hostile["subject"],
+            "hostile_body": body,
+            "api": out["care-connect"][0]["id"],
+            "handoff": out["care-opinion"][0]["id"],
+        }
+
+    def serve(self):
+        self.h.start()
+
+        def up():
+            try:
+                with urllib.request.urlopen(self.h.url + "/healthz",
+                                            timeout=2) as r:
+                    return r.status == 200
+            except OSError:
+                if self.h.daemon.poll() is not None:
+                    raise SystemExit("stack: heard serve exited:\n" +
+                                     self.h.log_text()[-3000:])
+                return False
+        wait_for(up, 60, "heard serve to answer /healthz")
+
+    def command(self, line):
+        if line == "open311_posts":
+            with self.o311.lock:
+                return {"posts": [p["form"] for p in self.o311.posts]}
+        if line == "log":
+            return {"log": self.h.log_text()}
+        return {"error": "unknown command %r" % line}
+
+    def close(self):
+        try:
+            self.h.stop()
+        except Exception:
+            pass
+        self.h.close()
+        for s in (self.feeds, self.o311, self.co):
+            s.close()
+
+
+def main():
+    st = Stack()
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    try:
+        users = st.users()
+        st.sources()
+        threads = st.threads()
+        st.serve()
+        print(json.dumps({
+            "base": st.h.url,
+            "users": users,
+            "threads": threads,
+            "signup": {"org": "RJZ", "query": "king's college",
+                       "feed": st.feeds.url("/rjz.rss"),
+                       "subject": "Parking at Denmark Hill"},
+        }), flush=True)
+        for line in sys.stdin:
+            line = line.strip()
+            if line:
+                print(json.dumps(st.command(line)), flush=True)
+    finally:
+        st.close()
+
+
+if __name__ == "__main__":
+    main()
