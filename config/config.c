@@ -1,7 +1,10 @@
 /* config: heard's settings, their defaults and the INI file that sets them. */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <errno.h>
+#include <netdb.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -242,6 +245,66 @@ config_set(struct config_ctx *x, const struct opt *o, const char *v)
 	return 0;
 }
 
+int
+config_listen_addr(const char *v, struct sockaddr_storage *ss,
+    unsigned int *len, char *why, size_t whylen)
+{
+	struct addrinfo hints, *ai = NULL;
+	char host[64];
+	const char *colon, *port, *h = v;
+	size_t hn;
+	long n;
+	int rc;
+
+	if (v[0] == '[') {
+		h = v + 1;
+		colon = strstr(v, "]:");
+		port = colon != NULL ? colon + 2 : NULL;
+	} else {
+		colon = strrchr(v, ':');
+		port = colon != NULL ? colon + 1 : NULL;
+	}
+	if (colon == NULL || (hn = (size_t)(colon - h)) == 0 ||
+	    hn >= sizeof(host) || config_number(port, NULL, NULL, &n) == -1 ||
+	    n < 1 || n > 65535) {
+		snprintf(why, whylen, "'%s' is not address:port (e.g. "
+		    "127.0.0.1:8080 or [::1]:8080)", v);
+		return -1;
+	}
+	memcpy(host, h, hn);
+	host[hn] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = v[0] == '[' ? AF_INET6 : AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0) {
+		snprintf(why, whylen, "'%s': '%s' is not a numeric %s address",
+		    v, host, v[0] == '[' ? "IPv6" : "IPv4");
+		return -1;
+	}
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = (unsigned int)ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+/* Values whose form more than their type says; 0 or -1 with reason. */
+static int
+config_check(struct config_ctx *x, const struct opt *o, const char *v)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+	char why[160];
+
+	if (o->off != offsetof(struct config, listen))
+		return 0;
+	if (config_listen_addr(v, &ss, &len, why, sizeof(why)) == 0)
+		return 0;
+	snprintf(x->reason, sizeof(x->reason), "%s.%s: %s", o->section,
+	    o->key, why);
+	return -1;
+}
+
 /* inih calls this per name=value; returning 0 marks the line bad. */
 static int
 config_handler(void *user, const char *section, const char *key,
@@ -256,7 +319,8 @@ config_handler(void *user, const char *section, const char *key,
 		if (strcmp(opts[i].section, section) != 0 ||
 		    strcmp(opts[i].key, key) != 0)
 			continue;
-		return config_set(x, &opts[i], value) == 0;
+		return config_check(x, &opts[i], value) == 0 &&
+		    config_set(x, &opts[i], value) == 0;
 	}
 	snprintf(x->reason, sizeof(x->reason), "unknown option '%s%s%s'",
 	    section, *section ? "." : "", key);

@@ -58,6 +58,14 @@ void	config_free(struct config *);
  */
 int	config_load(const char *path, struct config *out, char *err,
 	    size_t errlen);
+/*
+ * Reads an [http] listen value: "IPv4:port" or "[IPv6]:port", numeric
+ * (no name lookups), port 1 to 65535. 0 and the address in ss (a
+ * struct sockaddr_storage) and *len; -1 with the reason in why.
+ */
+struct sockaddr_storage;
+int	config_listen_addr(const char *v, struct sockaddr_storage *ss,
+	    unsigned int *len, char *why, size_t whylen);
 /* Prints the effective configuration as an INI file (for --help). */
 void	config_print(const struct config *, void *stdio_file);
 

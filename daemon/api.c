@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "api_auth.h"
 #include "audit.h"
 #include "heard.h"
 #include "log.h"
@@ -18,6 +19,16 @@
  * the same place ("/threads/{id}").
  */
 const struct api_route api_routes[] = {
+	/* api_auth.c: sessions, tokens, invitations */
+	{ "POST", "/api/v1/login", API_PUBLIC, api_auth_login },
+	{ "POST", "/api/v1/logout", API_USER, api_auth_logout },
+	{ "GET", "/api/v1/me", API_USER, api_auth_me },
+	{ "PUT", "/api/v1/me/notify", API_USER, api_auth_notify },
+	{ "GET", "/api/v1/tokens", API_USER, api_auth_tokens },
+	{ "POST", "/api/v1/tokens", API_USER, api_auth_token_new },
+	{ "DELETE", "/api/v1/tokens/{id}", API_USER, api_auth_token_revoke },
+	{ "POST", "/api/v1/invitations/accept", API_PUBLIC,
+	    api_auth_invitation_accept },
 	{ NULL, NULL, API_PUBLIC, NULL },
 };
 

@@ -31,6 +31,9 @@ struct api_req {
 	/* Query string value of key (decoded), or NULL. */
 	const char	*(*query)(const struct api_req *, const char *key);
 	void		*conn;			/* the server's, for query */
+	/* When session: the cookie's session id and its CSRF token. */
+	const char	*sid;
+	const char	*csrf;
 };
 
 /* What a handler answers; the server sends and frees it. */

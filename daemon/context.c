@@ -14,6 +14,8 @@
 
 #include "fetch.h"
 #include "heard.h"
+#include "imap.h"
+#include "httpd.h"
 #include "log.h"
 #include "mailer.h"
 #include "poller.h"
@@ -124,6 +126,9 @@ heard_close(struct heard *h)
 {
 	if (h->mailer != NULL)
 		mailer_free(h->mailer);
+	httpd_free(h->httpd);
+	if (h->imap != NULL)
+		imap_free(h->imap);
 	if (h->replier != NULL)
 		replier_free(h->replier);
 	if (h->poller != NULL)
@@ -149,4 +154,14 @@ heard_data_path(const char *name)
 	if (dir == NULL || *dir == '\0')
 		dir = HEARD_SOURCE_DIR "/data";
 	return xasprintf("%s/%s", dir, name);
+}
+
+char *
+heard_web_path(void)
+{
+	const char *dir = getenv("HEARD_WEB_DIR");
+
+	if (dir == NULL || *dir == '\0')
+		dir = HEARD_SOURCE_DIR "/web";
+	return xstrdup(dir);
 }

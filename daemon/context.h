@@ -31,5 +31,10 @@ void	heard_close(struct heard *);
  * $HEARD_DATA_DIR if set, else the source tree's data/. Owned by caller.
  */
 char	*heard_data_path(const char *name);
+/*
+ * The shipped web inbox's folder: $HEARD_WEB_DIR if set, else the
+ * source tree's web/ ([http] web_root overrides both). Owned by caller.
+ */
+char	*heard_web_path(void);
 
 #endif

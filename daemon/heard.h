@@ -3,6 +3,7 @@
 #define HEARD_HEARD_H
 
 #include "config.h"
+#include "metrics.h"
 
 struct ev_loop;
 struct store;
@@ -27,6 +28,7 @@ struct heard {
 	struct mailer	*mailer;	/* owned or NULL: no [mail] smtp_url */
 	struct imap	*imap;		/* owned or NULL: no [mail] imap_url */
 	struct httpd	*httpd;		/* owned or NULL: not serving */
+	struct metrics	 metrics;	/* counters since start, for /metrics */
 	/* The reply-token key, from [mail] secret_file; owned, NULL none. */
 	unsigned char	*secret;
 	size_t		 secret_len;

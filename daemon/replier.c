@@ -146,6 +146,7 @@ replier_end(struct replier_job *job, enum reply_state st, const char *why)
 		    reply_state_name(st), why, store_errmsg(s));
 		return;
 	}
+	job->r->h->metrics.replies_failed++;
 	log_warnx("%s: %s: %s", job->name, reply_state_name(st), why);
 }
 
@@ -213,6 +214,7 @@ replier_posted(struct replier_job *job, const char *external_id)
 		    store_errmsg(s));
 		return;
 	}
+	job->r->h->metrics.replies_posted++;
 	log_info("%s: posted as %s", job->name, external_id != NULL ?
 	    external_id : "(the channel gave no id)");
 }

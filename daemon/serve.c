@@ -12,6 +12,8 @@
 #include "context.h"
 #include "fetch.h"
 #include "heard.h"
+#include "httpd.h"
+#include "imap.h"
 #include "log.h"
 #include "mailer.h"
 #include "poller.h"
@@ -41,9 +43,10 @@ serve_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	int busy = poller_busy(s->h->poller);
 	int posts = replier_busy(s->h->replier);
 	int mails = mailer_busy(s->h->mailer);
+	int imap = s->h->imap != NULL ? imap_busy(s->h->imap) : 0;
 
 	(void)revents;
-	if (busy + posts + mails > 0 && ev_now(loop) < s->deadline)
+	if (busy + posts + mails + imap > 0 && ev_now(loop) < s->deadline)
 		return;
 	if (busy > 0)
 		log_warnx("heard: %d polls unfinished; they run again at the "
@@ -92,6 +95,11 @@ serve_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	poller_stop(s->h->poller);
 	replier_stop(s->h->replier);
 	mailer_stop(s->h->mailer);
+	/* No new requests; answers already queued go with the server. */
+	httpd_free(s->h->httpd);
+	s->h->httpd = NULL;
+	if (s->h->imap != NULL)
+		imap_stop(s->h->imap);
 	log_info("heard: signal %d: stopping, %d polls in flight", w->signum,
 	    poller_busy(s->h->poller));
 	s->deadline = ev_now(loop) + SERVE_GRACE;
@@ -218,6 +226,43 @@ serve_mail(struct heard *h)
 	return 0;
 }
 
+/* Replies by IMAP, when [mail] imap_url is set; -1 if it cannot be. */
+static int
+serve_imap(struct heard *h)
+{
+	char err[512];
+
+	if (h->cfg.imap_url == NULL || h->imap != NULL)
+		return 0;
+	if (h->cfg.reply_domain == NULL || h->cfg.secret_file == NULL) {
+		log_warnx("heard: [mail] imap_url needs reply_domain and "
+		    "secret_file to check the replies it reads");
+		return -1;
+	}
+	if (heard_load_secret(h, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	h->imap = imap_new(h);
+	imap_start(h->imap);
+	return 0;
+}
+
+/* The web inbox and the API; -1 (logged) if it cannot listen. */
+static int
+serve_http(struct heard *h)
+{
+	char err[512];
+
+	if (h->httpd != NULL)
+		return 0;
+	if ((h->httpd = httpd_start(h, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 serve_run(struct heard *h)
 {
@@ -238,7 +283,9 @@ serve_run(struct heard *h)
 	s.resync.data = &s;
 	/* Watchers are in place: what arrived meanwhile is handled now. */
 	serve_signals(SIG_UNBLOCK);
-	if (serve_mail(h) == -1 || poller_start(h->poller) == -1 ||
+	if (serve_http(h) == -1 ||
+	    serve_mail(h) == -1 || serve_imap(h) == -1 ||
+	    poller_start(h->poller) == -1 ||
 	    replier_start(h->replier) == -1 ||
 	    (h->mailer != NULL && mailer_start(h->mailer) == -1)) {
 		serve_unwatch(&s);
