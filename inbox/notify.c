@@ -38,6 +38,7 @@ struct notify_ctx {
 	char				*err;	/* borrowed: the caller's */
 	size_t				 errlen;
 	char				 domain[256];	/* of the ids */
+	int64_t				 digest_at;	/* today's hour */
 };
 
 /* A mail to be stored; every pointer borrowed. */
@@ -105,9 +106,11 @@ static const char notify_sql_backfill[] =
     " FROM notification_outbox n JOIN users u ON u.id = n.user_id"
     " JOIN sources s ON s.id = n.source_id"
     " JOIN organisations o ON o.id = n.org_id WHERE n.id = ?1";
+/* Digests hold what was waiting at the hour (?1); the rest, tomorrow's. */
 static const char notify_sql_digest_users[] =
     "SELECT DISTINCT n.user_id FROM notification_outbox n"
-    " WHERE n.state = 'digest' AND NOT EXISTS (SELECT 1 FROM mails d"
+    " WHERE n.state = 'digest' AND n.created_at < ?1"
+    " AND NOT EXISTS (SELECT 1 FROM mails d"
     "  WHERE d.user_id = n.user_id AND d.kind = 'digest'"
     "  AND d.created_at >= ?1) ORDER BY n.user_id LIMIT ?2";
 /* What no longer concerns the user: not mailed, not in the digest. */
@@ -127,13 +130,14 @@ static const char notify_sql_digest_rows[] =
     " FROM notification_outbox n JOIN threads t ON t.id = n.thread_id"
     " JOIN organisations o ON o.id = t.org_id"
     " JOIN messages m ON m.id = n.message_id"
-    " WHERE n.user_id = ?1 AND n.state = 'digest' ORDER BY n.id LIMIT ?2";
+    " WHERE n.user_id = ?1 AND n.state = 'digest' AND n.created_at < ?3"
+    " ORDER BY n.id LIMIT ?2";
 static const char notify_sql_digest_count[] =
     "SELECT count(*) FROM notification_outbox"
-    " WHERE user_id = ?1 AND state = 'digest'";
+    " WHERE user_id = ?1 AND state = 'digest' AND created_at < ?2";
 static const char notify_sql_digest_done[] =
     "UPDATE notification_outbox SET state = 'mailed', mail_id = ?2"
-    " WHERE user_id = ?1 AND state = 'digest'";
+    " WHERE user_id = ?1 AND state = 'digest' AND created_at < ?3";
 static const char notify_sql_user[] =
     "SELECT email, name, disabled FROM users WHERE id = ?1";
 static const char notify_sql_confirm_due[] =
@@ -968,6 +972,7 @@ notify_digest_body(struct notify_ctx *c, int64_t user, struct buf *text,
 		return -1;
 	sqlite3_bind_int64(q, 1, user);
 	sqlite3_bind_int(q, 2, NOTIFY_DIGEST_MAX);
+	sqlite3_bind_int64(q, 3, c->digest_at);
 	buf_puts(html, "<ul>\n");
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		notify_digest_line(c, q, text, html);
@@ -978,6 +983,7 @@ notify_digest_body(struct notify_ctx *c, int64_t user, struct buf *text,
 	if ((q = store_stmt(c->s, notify_sql_digest_count)) == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, user);
+	sqlite3_bind_int64(q, 2, c->digest_at);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		all = sqlite3_column_int64(q, 0);
 	sqlite3_reset(q);
@@ -1068,6 +1074,7 @@ notify_digest_settle(struct notify_ctx *c, int64_t user)
 		return -1;
 	sqlite3_bind_int64(q, 1, user);
 	sqlite3_bind_int64(q, 2, mail);
+	sqlite3_bind_int64(q, 3, c->digest_at);
 	return notify_run(q) == -1 ? -1 : 1;
 }
 
@@ -1089,18 +1096,18 @@ notify_digest_one(struct notify_ctx *c, int64_t user)
 }
 
 /*
- * Today's digest hour, once it has come; each user gets one digest a
- * day, at the hour or, if nothing waited then, when something does.
+ * Once today's digest hour has come, each user with something that
+ * was waiting then gets one digest of it (late, if the daemon was not
+ * running at the hour); what comes after waits for tomorrow's.
  */
 static int
 notify_digests(struct notify_ctx *c)
 {
-	int64_t since = c->now - c->now % NOTIFY_DAY +
+	c->digest_at = c->now - c->now % NOTIFY_DAY +
 	    (int64_t)c->o->digest_hour * NOTIFY_HOUR;
-
-	if (c->now < since)
+	if (c->now < c->digest_at)
 		return 0;
-	return notify_each(c, notify_sql_digest_users, since,
+	return notify_each(c, notify_sql_digest_users, c->digest_at,
 	    notify_digest_one);
 }
 
