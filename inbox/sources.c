@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "access.h"
 #include "jsonout.h"
 #include "orgs.h"
 #include "store.h"
@@ -31,6 +32,31 @@ static const char sources_sql_ok[] =
 static const char sources_sql_failed[] =
     "UPDATE sources SET last_error_at = ?2, last_error = ?6,"
     " last_error_code = ?7, paused = ?3, failures = ?4, next_poll = ?5"
+    " WHERE id = ?1";
+
+/*
+ * The API's list: one statement per shape (readable orgs or all, one
+ * org or any), each through sources_org or the rowid.
+ */
+#define SOURCES_API(where) SOURCES_SELECT " WHERE 1" where " ORDER BY s.id"
+#define SOURCES_READABLE \
+    " AND s.org_id IN (" ACCESS_READABLE_ORGS_SQL ")"
+static const char *const sources_sql_api[] = {
+	SOURCES_API(" AND (?3 = 0 OR s.id = ?3)"),
+	SOURCES_API(SOURCES_READABLE " AND (?3 = 0 OR s.id = ?3)"),
+	SOURCES_API(" AND s.org_id = ?2 AND (?3 = 0 OR s.id = ?3)"),
+	SOURCES_API(SOURCES_READABLE " AND s.org_id = ?2"
+	    " AND (?3 = 0 OR s.id = ?3)"),
+};
+static const char sources_sql_admin[] =
+    "SELECT role = 'admin' AND disabled = 0 FROM users WHERE id = ?1";
+static const char sources_sql_settings[] =
+    "UPDATE sources SET settings = ?2, paused = 0, failures = 0,"
+    " next_poll = ?3 WHERE id = ?1";
+static const char sources_sql_pause[] =
+    "UPDATE sources SET paused = 1 WHERE id = ?1";
+static const char sources_sql_unpause[] =
+    "UPDATE sources SET paused = 0, failures = 0, next_poll = ?2"
     " WHERE id = ?1";
 
 void
@@ -253,6 +279,149 @@ sources_json(struct store *s)
 	out = json_array();
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
 		json_array_append_new(out, sources_row_json(q));
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Steps an UPDATE of one source; 1 changed, 0 none, -1 error. */
+static int
+sources_run_update(struct store *s, sqlite3_stmt *q)
+{
+	int rc = sqlite3_step(q);
+
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(store_db(s)) > 0 ? 1 : 0;
+}
+
+/* One of the UPDATEs above: ?1 the id, ?2 text or time, ?3 time. */
+static int
+sources_do(struct store *s, const char *sql, int64_t id, const char *text,
+    int64_t now)
+{
+	sqlite3_stmt *q;
+
+	if ((q = store_stmt(s, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	if (text != NULL) {
+		store_bind_text(q, 2, text);
+		sqlite3_bind_int64(q, 3, now);
+	} else if (sqlite3_bind_parameter_count(q) >= 2)
+		sqlite3_bind_int64(q, 2, now);
+	return sources_run_update(s, q);
+}
+
+int
+sources_update(struct store *s, int64_t id, const char *settings,
+    int paused, int64_t now, char *err, size_t errlen)
+{
+	int rc = 1;
+
+	if (settings != NULL && !sources_settings_ok(settings, err, errlen))
+		return -1;
+	if (settings != NULL)
+		rc = sources_do(s, sources_sql_settings, id, settings, now);
+	/* A pause asked for wins over the lift new settings bring. */
+	if (rc == 1 && paused == 1)
+		rc = sources_do(s, sources_sql_pause, id, NULL, now);
+	else if (rc == 1 && paused == 0)
+		rc = sources_do(s, sources_sql_unpause, id, NULL, now);
+	if (rc == -1)
+		snprintf(err, errlen, "%s", store_errmsg(s));
+	else if (rc == 0)
+		snprintf(err, errlen, "no such source");
+	return rc;
+}
+
+int
+sources_setting_secret(const char *name)
+{
+	static const char *const words[] = { "key", "token", "secret",
+	    "password" };
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(name, words[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* The stored settings with each secret as "***". */
+static json_t *
+sources_masked(const char *text)
+{
+	json_t *o = text != NULL ? json_loads(text, 0, NULL) : NULL;
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return json_object();
+	}
+	json_object_foreach(o, k, v)
+		if (sources_setting_secret(k))
+			json_object_set_new(o, k, json_string("***"));
+	return o;
+}
+
+static const char *
+sources_health_name(sqlite3_stmt *q)
+{
+	if (sqlite3_column_int(q, 6))
+		return "paused";
+	if (sqlite3_column_int(q, 11) > 0)
+		return "failing";
+	if (sqlite3_column_type(q, 7) == SQLITE_NULL &&
+	    sqlite3_column_type(q, 8) == SQLITE_NULL)
+		return "new";
+	return "ok";
+}
+
+static int
+sources_is_admin(struct store *s, int64_t user)
+{
+	sqlite3_stmt *q;
+	int admin = 0;
+
+	if ((q = store_stmt(s, sources_sql_admin)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, user);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		admin = sqlite3_column_int(q, 0);
+	sqlite3_reset(q);
+	return admin;
+}
+
+json_t *
+sources_json_for(struct store *s, int64_t user, const char *org, int64_t id)
+{
+	sqlite3_stmt *q;
+	json_t *out, *o;
+	int admin, rc;
+
+	if ((admin = sources_is_admin(s, user)) == -1 ||
+	    (q = store_stmt(s, sources_sql_api[(admin ? 0 : 1) +
+	    (org != NULL ? 2 : 0)])) == NULL)
+		return NULL;
+	sqlite3_bind_int64(q, 1, user);
+	sqlite3_bind_int64(q, 2, org != NULL ? orgs_id(s, org) : 0);
+	sqlite3_bind_int64(q, 3, id);
+	out = json_array();
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		o = sources_row_json(q);
+		json_object_del(o, "last_error_code");
+		json_object_set_new(o, "settings",
+		    sources_masked(store_col_text(q, 4)));
+		json_object_set_new(o, "health",
+		    json_string(sources_health_name(q)));
+		json_array_append_new(out, o);
+	}
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE) {
 		json_decref(out);

@@ -66,4 +66,28 @@ int	sources_health(struct store *, int64_t id, int64_t now,
  */
 struct json_t	*sources_json(struct store *);
 
+/*
+ * A source's settings changed and/or its pause set: settings (JSON
+ * object of strings; NULL: unchanged) replace the old ones whole, and
+ * new settings lift a pause, as they may be the fix; paused 1 pauses,
+ * 0 un-pauses (-1: unchanged). Lifting a pause clears the failures in
+ * a row and makes the source due at once. The caller has checked the
+ * settings against the connector. 1 done, 0 no such source, -1 error.
+ */
+int	sources_update(struct store *, int64_t id, const char *settings,
+	    int paused, int64_t now, char *err, size_t errlen);
+/* 1 if a setting of that name holds a secret (key, token, secret, password). */
+int	sources_setting_secret(const char *name);
+/*
+ * The sources of the organisations user may read (ACCESS_READ; admins
+ * all), of org (ODS code) when not NULL, by id: a JSON array of
+ * {"id","org","connector","settings","paused","health","last_ok",
+ * "last_error","last_error_at","failures","next_poll","created_at"}.
+ * settings shows each secret (sources_setting_secret) as "***";
+ * health is new (never polled), paused, failing (failures > 0) or ok.
+ * One source alone when id > 0. NULL on error.
+ */
+struct json_t	*sources_json_for(struct store *, int64_t user,
+		    const char *org, int64_t id);
+
 #endif

@@ -41,6 +41,8 @@ static const char *const threads_sql_list[] = {
 };
 
 static const char threads_sql_one[] = THREADS_SELECT " WHERE t.id = ?1";
+static const char threads_sql_exists[] =
+    "SELECT 1 FROM threads WHERE id = ?1";
 static const char threads_sql_by_ref[] =
     "SELECT id FROM threads WHERE reference = ?1";
 /* The oldest thread a channel reference names (it is not unique). */
@@ -268,6 +270,21 @@ threads_one(struct store *s, int64_t id)
 	return t;
 }
 
+/* 1 if thread id exists. */
+static int
+threads_exists(struct store *s, int64_t id)
+{
+	sqlite3_stmt *q;
+	int found;
+
+	if ((q = store_stmt(s, threads_sql_exists)) == NULL)
+		return 0;
+	sqlite3_bind_int64(q, 1, id);
+	found = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_reset(q);
+	return found;
+}
+
 /* Id of the thread a channel's own reference names; 0 none. */
 static int64_t
 threads_channel_id(struct store *s, const char *ref)
@@ -287,15 +304,25 @@ threads_channel_id(struct store *s, const char *ref)
 json_t *
 threads_get(struct store *s, const char *ref)
 {
-	sqlite3_stmt *q;
-	json_t *t, *items;
 	int64_t id;
 
 	if (ref == NULL)
 		return NULL;
 	/* heard's id or H- code first, then the channel's reference. */
-	if ((t = threads_one(s, id = threads_id(s, ref))) == NULL)
-		t = threads_one(s, id = threads_channel_id(s, ref));
+	if ((id = threads_id(s, ref)) > 0 && threads_exists(s, id))
+		return threads_get_id(s, id);
+	if ((id = threads_channel_id(s, ref)) > 0)
+		return threads_get_id(s, id);
+	return NULL;
+}
+
+json_t *
+threads_get_id(struct store *s, int64_t id)
+{
+	sqlite3_stmt *q;
+	json_t *t, *items;
+
+	t = threads_one(s, id);
 	if (t == NULL || (q = store_stmt(s, threads_sql_items)) == NULL) {
 		json_decref(t);
 		return NULL;

@@ -35,6 +35,11 @@ struct json_t	*threads_list(struct store *, const struct threads_filter *);
  */
 struct json_t	*threads_get(struct store *, const char *ref);
 /*
+ * The same for heard's id alone (never a reference code or the
+ * channel's), as the web API asks; NULL if there is no such thread.
+ */
+struct json_t	*threads_get_id(struct store *, int64_t id);
+/*
  * The id of the thread ref names (numeric id, or reference code as a
  * patient reads it out); 0 if it names none.
  */
