@@ -13,7 +13,10 @@
 #include "heard.h"
 #include "log.h"
 #include "orgs.h"
+#include "sessions.h"
 #include "sources.h"
+#include "store.h"
+#include "users.h"
 #include "xmalloc.h"
 
 /* Small lists only, so the demo is up in a second; GP practices are
@@ -89,6 +92,48 @@ demo_add_feed(struct heard *h, const char *name, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * The demo's admin, so the web inbox can be tried at once. A fresh
+ * password each start, printed on stdout (never to the log): there is
+ * no other way to learn it, and a demo database holds nothing real.
+ */
+static int
+demo_admin(struct heard *h, char *err, size_t errlen)
+{
+	struct user_new nu = {
+		.email = DEMO_ADMIN,
+		.name = "Demo admin",
+		.role = ROLE_ADMIN,
+	};
+	char pw[SESSIONS_SECRET_LEN];
+	struct user u;
+	int64_t id;
+	int rc;
+
+	if (sessions_secret(pw) == -1) {
+		snprintf(err, errlen, "no random bytes for a password");
+		return -1;
+	}
+	pw[20] = '\0';
+	if ((rc = users_find(h->store, DEMO_ADMIN, &u)) == -1) {
+		snprintf(err, errlen, "users: %s", store_errmsg(h->store));
+		return -1;
+	}
+	id = rc == 1 ? u.id : users_add(h->store, &nu, 0, time(NULL), err,
+	    errlen);
+	if (rc == 1)
+		user_free(&u);
+	if (id == -1 || users_set_password(h->store, id, pw, 0, time(NULL),
+	    err, errlen) == -1)
+		return -1;
+	printf("demo: web inbox at http://%s/; log in as %s with password "
+	    "%s\n",
+	    h->cfg.listen, DEMO_ADMIN, pw);
+	fflush(stdout);
+	explicit_bzero(pw, sizeof(pw));
+	return 0;
+}
+
 int
 demo_seed(struct heard *h, char *err, size_t errlen)
 {
@@ -103,6 +148,8 @@ demo_seed(struct heard *h, char *err, size_t errlen)
 	for (i = 0; demo_feeds[i] != NULL; i++)
 		if (demo_add_feed(h, demo_feeds[i], err, errlen) == -1)
 			return -1;
+	if (demo_admin(h, err, errlen) == -1)
+		return -1;
 	log_info("demo: %s (Guy's and St Thomas') with %d sample feeds in %s",
 	    DEMO_ORG, i, h->cfg.db_path);
 	return 0;

@@ -8,6 +8,8 @@ struct heard;
 
 /* The trust the demo files its sources under. */
 #define DEMO_ORG	"RJ1"
+/* The demo's admin account; its password is printed at each start. */
+#define DEMO_ADMIN	"demo-admin@example.nhs.uk"
 
 /*
  * Imports the shipped trust and commissioner lists, then adds the demo
