@@ -16,6 +16,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_thread_entry,
 	&cmd_reply_entry,
 	&cmd_users_entry,
+	&cmd_mail_in_entry,
 	NULL,
 };
 

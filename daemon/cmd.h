@@ -29,6 +29,7 @@ extern const struct cmd_entry cmd_threads_entry;
 extern const struct cmd_entry cmd_thread_entry;
 extern const struct cmd_entry cmd_reply_entry;
 extern const struct cmd_entry cmd_users_entry;
+extern const struct cmd_entry cmd_mail_in_entry;
 
 /* NULL-terminated, in the order --help lists them. */
 extern const struct cmd_entry *const cmd_table[];

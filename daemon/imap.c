@@ -179,6 +179,8 @@ imap_succeed(struct imap *im)
 	if (im->failures > 0)
 		log_info("imap: %s: working again after %d failed rounds",
 		    im->key, im->failures);
+	log_debug("imap: %s: round done, UID %lld settled", im->key,
+	    (long long)im->last_uid);
 	im->failures = 0;
 	imap_forget(im);
 	imap_schedule(im, d);

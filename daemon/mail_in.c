@@ -62,7 +62,7 @@ mail_in_seen(struct mail_in_job *j)
 		return 1;
 	}
 	mailin_row_free(&r);
-	if (j->now - r.received_at < MAIL_IN_CLAIM_WAIT) {
+	if (j->now - j->claimed_at < MAIL_IN_CLAIM_WAIT) {
 		snprintf(j->rep->reason, sizeof(j->rep->reason), "another "
 		    "reader is relaying it now");
 		return -1;
