@@ -99,8 +99,10 @@ static const struct rs_pattern rs_marks[] = {
 	"ios|ipad|iphone|ipod|blackberry|samsung|galaxy|mobile|phone|" \
 	"tablet|device|airmail|spark|protonmail)"
 
+#define RS_SIG_WORDS	14	/* the most words any of them may have */
+
 static const struct rs_pattern rs_sigs[] = {
-	{ "^sent from my [^ ,.]+( [^ ,.]+){0,5}[.!]?( ?<[^>]*>)?$", 0, 0 },
+	{ "^sent from my [^ ,.]+( [^ ,.]+){0,5}[.!]?( ?<[^>]*>)?$", 0, 10 },
 	{ "^sent from my [^,.]+[,.] +(please )?excuse .*$", 0, 12 },
 	{ "^sent (from|via|with) .*" RS_DEVICE, 0, 8 },
 	{ "^([^ ]+ )?from (my )?[^ ]*(mobile|phone|ipad|android|blackberry|"
@@ -189,6 +191,32 @@ rs_words(const char *s)
 		}
 	}
 	return n;
+}
+
+/*
+ * Whether s has one of words, ASCII case ignored. Plain search: the
+ * strings are short, and libc's strcasestr costs more to set up.
+ */
+static int
+rs_has_word(const char *s, const char *const *words, size_t n)
+{
+	const char *p;
+	size_t i, l;
+	int c;
+
+	for (i = 0; i < n; i++) {
+		c = words[i][0] | 0x20;
+		l = 0;
+		for (p = s; *p != '\0'; p++) {
+			if ((*p | 0x20) != c)
+				continue;
+			if (l == 0)
+				l = strlen(words[i]);
+			if (strncasecmp(p, words[i], l) == 0)
+				return 1;
+		}
+	}
+	return 0;
 }
 
 /* A year, a time of day or an address: what a real reply header has. */
@@ -460,6 +488,18 @@ rs_cand(const struct rs *r, size_t i, size_t k, int quoted, char *c,
 	return RS_CAND_OK;
 }
 
+/*
+ * A word every header pattern has one of: a cheap test that spares the
+ * regular expressions nearly every line (keep it in step with rs_marks).
+ */
+static const char *const rs_mark_words[] = {
+	"wrote", "schrieb", "crit", "escribi", "escreveu", "scritto",
+	"schreef", "heeft", "skrev", "napisa", "написал", "пише", "написав",
+	"写道", "寫道", "gmt", "@", "original", "message", "nachricht",
+	"bericht", "meddelande", "mensagem", "mensaje", "wiadomo", "сообщ",
+	"melding", "weitergeleitet", "transf", "inoltrato",
+};
+
 /* The flags of the header pattern c (len bytes) matches, or -1. */
 static int
 rs_cand_match(const char *c, size_t len)
@@ -467,10 +507,12 @@ rs_cand_match(const char *c, size_t len)
 	char last = len > 0 ? c[len - 1] : '\0';
 	int i;
 
-	/* Cheap test first: every header pattern ends or starts so. */
+	/* Cheap tests first: every header pattern ends or starts so. */
 	if (last != ':' && last != '-' && last != '>' && last != '*' &&
 	    !(c[0] >= '0' && c[0] <= '9') &&
 	    !(len >= 3 && strncmp(c + len - 3, "\xef\xbc\x9a", 3) == 0))
+		return -1;
+	if (!rs_has_word(c, rs_mark_words, RS_NELEM(rs_mark_words)))
 		return -1;
 	i = rs_match(rs_marks, rs_mark_re, RS_NELEM(rs_marks), c);
 	return i < 0 ? -1 : rs_marks[i].flags;
@@ -540,11 +582,22 @@ rs_mark_at(const struct rs *r, size_t i, int quoted)
 	return best;
 }
 
+/* Every signature pattern has one of these (keep in step with rs_sigs). */
+static const char *const rs_sig_words[] = {
+	"sent", "from", "envoy", "gesendet", "verzonden", "verstuurd",
+	"sendt", "skickat", "enviado", "inviato", "wysłane", "отправлено",
+	"我的", "outlook",
+};
+
 static int
 rs_is_sig(const char *s)
 {
 	while (rs_blank(*s))
 		s++;
+	if (rs_words(s) > RS_SIG_WORDS)
+		return 0;
+	if (!rs_has_word(s, rs_sig_words, RS_NELEM(rs_sig_words)))
+		return 0;
 	return rs_match(rs_sigs, rs_sig_re, RS_NELEM(rs_sigs), s) >= 0;
 }
 
@@ -767,6 +820,10 @@ rs_split(struct rs *r, const char *text)
 		len = REPLY_STRIP_MAX;
 		while (len > 0 && text[len - 1] != '\n' && text[len - 1] != '\r')
 			len--;
+		/* One endless line: cut it, on a character boundary. */
+		for (len = len > 0 ? len : REPLY_STRIP_MAX;
+		    len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80; len--)
+			;
 	}
 	r->buf = xmalloc(len + 1);
 	for (i = 0; i < len; i++) {

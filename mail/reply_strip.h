@@ -2,8 +2,11 @@
 #ifndef HEARD_REPLY_STRIP_H
 #define HEARD_REPLY_STRIP_H
 
-/* Text past this many bytes is not looked at (quoted history, surely). */
-#define REPLY_STRIP_MAX		(1024 * 1024)
+/*
+ * Text past this many bytes is not read (a reply that long is quoted
+ * history below): cut at the last line end before it.
+ */
+#define REPLY_STRIP_MAX		(256 * 1024)
 
 /*
  * The new text of a reply written above, below or between quotes:
