@@ -39,6 +39,7 @@ struct notify_ctx {
 	size_t				 errlen;
 	char				 domain[256];	/* of the ids */
 	int64_t				 digest_at;	/* today's hour */
+	char				 chan[96];	/* notify_channel's */
 };
 
 /* A mail to be stored; every pointer borrowed. */
@@ -284,14 +285,27 @@ notify_link_html(struct buf *b, const char *label, const char *url)
 	buf_puts(b, "</a></p>\n");
 }
 
+/*
+ * The channel's name for people: its title up to any qualifier ("Care
+ * Opinion (API v2): stories..." is "Care Opinion"), else the
+ * connector's name. In the context's buffer, until the next call.
+ */
 static const char *
-notify_channel(const struct notify_ctx *c, const char *connector)
+notify_channel(struct notify_ctx *c, const char *connector)
 {
 	const char *t = NULL;
+	size_t n;
 
 	if (c->o->channel_title != NULL && connector != NULL)
 		t = c->o->channel_title(connector);
-	return t != NULL ? t : connector != NULL ? connector : "?";
+	if (t == NULL)
+		t = connector != NULL ? connector : "?";
+	n = strcspn(t, ":(");
+	while (n > 0 && t[n - 1] == ' ')
+		n--;
+	snprintf(c->chan, sizeof(c->chan), "%.*s", (int)(n > 0 ? n :
+	    strlen(t)), t);
+	return c->chan;
 }
 
 static char *
