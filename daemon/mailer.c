@@ -382,6 +382,9 @@ mailer_run(struct mailer *m)
 	if (n > 0)
 		log_debug("mailer: %d mails composed", n);
 	mailer_drain(m);
+	/* A batch was made: there may be more; look again on the loop. */
+	if (n > 0)
+		mailer_wake(m);
 }
 
 static void
