@@ -9,6 +9,11 @@
 #include <jansson.h>
 
 #include "api_auth.h"
+#include "api_orgs.h"
+#include "api_sources.h"
+#include "api_stats.h"
+#include "api_threads.h"
+#include "api_users.h"
 #include "audit.h"
 #include "heard.h"
 #include "log.h"
@@ -29,6 +34,43 @@ const struct api_route api_routes[] = {
 	{ "DELETE", "/api/v1/tokens/{id}", API_USER, api_auth_token_revoke },
 	{ "POST", "/api/v1/invitations/accept", API_PUBLIC,
 	    api_auth_invitation_accept },
+	/* api_threads.c: conversations */
+	{ "GET", "/api/v1/threads", API_USER, api_threads_list },
+	{ "GET", "/api/v1/threads/counts", API_USER, api_threads_counts },
+	{ "GET", "/api/v1/threads/{id}", API_USER, api_threads_get },
+	{ "POST", "/api/v1/threads/{id}/read", API_USER, api_threads_read },
+	{ "DELETE", "/api/v1/threads/{id}/read", API_USER,
+	    api_threads_unread },
+	{ "POST", "/api/v1/threads/{id}/replies", API_USER,
+	    api_threads_reply },
+	{ "POST", "/api/v1/threads/{id}/status", API_USER,
+	    api_threads_status },
+	{ "POST", "/api/v1/threads/{id}/assign", API_USER,
+	    api_threads_assign },
+	{ "POST", "/api/v1/threads/{id}/severity", API_USER,
+	    api_threads_severity },
+	{ "PUT", "/api/v1/threads/{id}/tags", API_USER, api_threads_tags },
+	{ "POST", "/api/v1/threads/{id}/hide", API_USER, api_threads_hide },
+	{ "POST", "/api/v1/threads/{id}/unhide", API_USER,
+	    api_threads_unhide },
+	/* api_orgs.c: the ODS list and sign-up */
+	{ "GET", "/api/v1/organisations", API_USER, api_orgs_search },
+	{ "GET", "/api/v1/organisations/{code}", API_USER, api_orgs_get },
+	{ "POST", "/api/v1/organisations/{code}/signup", API_USER,
+	    api_orgs_signup },
+	/* api_sources.c: sources and connectors */
+	{ "GET", "/api/v1/sources", API_USER, api_sources_list },
+	{ "POST", "/api/v1/sources", API_USER, api_sources_add },
+	{ "PATCH", "/api/v1/sources/{id}", API_USER, api_sources_patch },
+	{ "POST", "/api/v1/sources/{id}/poll", API_USER, api_sources_poll },
+	{ "GET", "/api/v1/connectors", API_USER, api_sources_connectors },
+	/* api_users.c: staff accounts */
+	{ "GET", "/api/v1/users", API_USER, api_users_list },
+	{ "POST", "/api/v1/users", API_USER, api_users_add },
+	{ "PATCH", "/api/v1/users/{id}", API_USER, api_users_patch },
+	/* api_stats.c: figures and the audit log */
+	{ "GET", "/api/v1/stats", API_USER, api_stats_get },
+	{ "GET", "/api/v1/audit", API_USER, api_stats_audit },
 	{ NULL, NULL, API_PUBLIC, NULL },
 };
 

@@ -687,6 +687,34 @@ orgs_search(struct store *s, const char *text, int limit)
 
 static const char orgs_sql_id[] =
     "SELECT id FROM organisations WHERE code = ?1";
+/* orgs_search's columns, for one organisation by its code. */
+static const char orgs_sql_get[] =
+    "SELECT o.code, o.name, o.type, o.parent_code, p.name, o.postcode,"
+    " o.open AND (o.close_date IS NULL OR o.close_date > date('now')),"
+    " o.icb_code, o.id"
+    " FROM organisations o LEFT JOIN organisations p"
+    " ON p.code = o.parent_code WHERE o.code = ?1";
+
+json_t *
+orgs_get(struct store *s, const char *code)
+{
+	char up[ORGS_CODE_MAX + 1];
+	sqlite3_stmt *q;
+	json_t *o = NULL;
+
+	if (code == NULL || !orgs_code_query(code, up, sizeof(up)) ||
+	    (q = store_stmt(s, orgs_sql_get)) == NULL)
+		return NULL;
+	store_bind_text(q, 1, up);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		o = orgs_search_row(q);
+		json_object_set_new(o, "icb", jsonout_col_str(q, 7));
+		json_object_set_new(o, "id",
+		    json_integer(sqlite3_column_int64(q, 8)));
+	}
+	sqlite3_reset(q);
+	return o;
+}
 
 int64_t
 orgs_id(struct store *s, const char *code)

@@ -44,6 +44,11 @@ int	orgs_import_at(struct store *, const char *path, int64_t now,
  * "parent_name","postcode","open"}; NULL on error.
  */
 struct json_t	*orgs_search(struct store *, const char *text, int limit);
+/*
+ * The organisation with that ODS code (any case) as orgs_search shows
+ * one, plus "icb" and "id"; NULL if there is none.
+ */
+struct json_t	*orgs_get(struct store *, const char *code);
 /* Row id of the organisation with that ODS code; -1 none. */
 int64_t		 orgs_id(struct store *, const char *code);
 /*
