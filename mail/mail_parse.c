@@ -10,6 +10,8 @@
 #include <strings.h>
 
 #include <gmime/gmime.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/HTMLtree.h>
 
 #include "htmltext.h"
 #include "xmalloc.h"
@@ -656,6 +658,60 @@ mail_part_text(GMimePart *p, struct mail_out *o)
 	g_object_unref(s);
 }
 
+/* Elements below this depth are left alone (libxml2 stops sooner). */
+#define MAIL_MAX_HTML_DEPTH	256
+
+static void
+mail_html_prune(xmlNodePtr n, int depth)
+{
+	xmlNodePtr c, next;
+
+	if (depth > MAIL_MAX_HTML_DEPTH)
+		return;
+	for (c = n->children; c != NULL; c = next) {
+		next = c->next;
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlStrcasecmp(c->name, BAD_CAST "blockquote") == 0) {
+			xmlUnlinkNode(c);
+			xmlFreeNode(c);
+		} else
+			mail_html_prune(c, depth + 1);
+	}
+}
+
+/*
+ * An HTML reply's text without its <blockquote>s: Gmail, Apple Mail
+ * and Thunderbird put the quoted mail there, and as text it would lose
+ * the "> " that tells reply_strip it is quoted. The "On ... wrote:"
+ * line above it stays for reply_strip to drop.
+ */
+static char *
+mail_html_text(const char *html, size_t len)
+{
+	htmlDocPtr doc;
+	xmlChar *out = NULL;
+	int n = 0;
+	char *t;
+
+	doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
+	    HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+	    HTML_PARSE_COMPACT);
+	if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
+		xmlFreeDoc(doc);
+		return htmltext(html, len, MAIL_MAX_TEXT, 0);
+	}
+	mail_html_prune((xmlNodePtr)doc, 0);
+	/* Dumped as UTF-8 whatever a <meta> in it claims. */
+	htmlSetMetaEncoding(doc, BAD_CAST "UTF-8");
+	htmlDocDumpMemoryFormat(doc, &out, &n, 0);
+	xmlFreeDoc(doc);
+	t = htmltext(out != NULL ? (const char *)out : "",
+	    out != NULL ? (size_t)n : 0, MAIL_MAX_TEXT, 0);
+	xmlFree(out);
+	return t;
+}
+
 static void
 mail_body(struct mail_msg *m, GMimeMessage *msg)
 {
@@ -671,7 +727,7 @@ mail_body(struct mail_msg *m, GMimeMessage *msg)
 	clean = mail_clean(o.s != NULL ? o.s : "", o.len);
 	free(o.s);
 	if (b.plain == NULL && b.html != NULL) {
-		m->text = htmltext(clean, strlen(clean), MAIL_MAX_TEXT, 0);
+		m->text = mail_html_text(clean, strlen(clean));
 		m->text_from_html = 1;
 		free(clean);
 	} else

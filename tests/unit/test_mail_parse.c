@@ -73,6 +73,16 @@ static const struct parse_case body_cases[] = {
 	    "<p onclick=\"x()\">We will call you.</p></body></html>\n",
 	    "Thanks for telling us.\n\nWe will call you.", 1,
 	    MAIL_AUTO_NONE },
+	{ "html only: the quoted blockquote goes", HDR "Content-Type: "
+	    "text/html; charset=iso-8859-1\n\n<html><head><meta "
+	    "charset=\"iso-8859-1\"></head><body><div>Merci, r\xe9gl\xe9."
+	    "</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">"
+	    "On Fri, 28 Nov 2014 at 12:36, heard &lt;r@h.example&gt; wrote:"
+	    "</div><blockquote class=\"gmail_quote\">The patient's post"
+	    "<blockquote type=\"cite\">older</blockquote></blockquote>"
+	    "</div></body></html>\n",
+	    "Merci, r\xc3\xa9gl\xc3\xa9.\nOn Fri, 28 Nov 2014 at 12:36, heard "
+	    "<r@h.example> wrote:", 1, MAIL_AUTO_NONE },
 	{ "alternative: plain preferred to html", HDR "Content-Type: "
 	    "multipart/alternative; boundary=\"b1\"\n\n--b1\n"
 	    "Content-Type: text/html\n\n<p>html</p>\n--b1\n"
