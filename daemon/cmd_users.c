@@ -1,9 +1,12 @@
 /* cmd_users: staff accounts from the command line: add, list, change. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -20,36 +23,85 @@
 	"set EMAIL [--name NAME] [--role ROLE] [--disable|--enable] | " \
 	"org EMAIL CODE [--notify PREF | --remove] | passwd EMAIL"
 
+static void	cmd_users_pw_free(char *);
+
 struct cmd_users_sub {
 	const char	*name;
 	int		(*run)(struct heard *, int, char **);
 };
 
 /*
+ * Reads stdin into pw (at most max bytes) with read(2), so that no
+ * stdio buffer keeps a copy; a terminal gives one line, a pipe all it
+ * has. The bytes read, or -1.
+ */
+static ssize_t
+cmd_users_pw_fill(char *pw, size_t max, int tty)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < max) {
+		if ((r = read(STDIN_FILENO, pw + n, max - n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (tty && pw[n - 1] == '\n')
+			break;
+	}
+	return (ssize_t)n;
+}
+
+/* Asks on a terminal, without echo; a pipe is read as it is. */
+static ssize_t
+cmd_users_pw_prompt(char *pw, size_t max, const char *email)
+{
+	struct termios old, quiet;
+	ssize_t n;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &old) == -1)
+		return cmd_users_pw_fill(pw, max, 0);
+	/* Echo off before the prompt, so what is typed after it stays. */
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	fprintf(stderr, "New password for %s: ", email);
+	n = cmd_users_pw_fill(pw, max, 1);
+	tcsetattr(STDIN_FILENO, TCSANOW, &old);
+	fputc('\n', stderr);
+	return n;
+}
+
+/*
  * A password from stdin: one line, its line break dropped. The buffer
  * is wiped and freed by cmd_users_pw_free. NULL after a one-line error.
  */
 static char *
-cmd_users_pw_read(void)
+cmd_users_pw_read(const char *email)
 {
 	char *pw = calloc(1, PASSWORD_MAX_LEN + 3);
+	ssize_t r;
 	size_t n;
 
 	if (pw == NULL) {
 		cmd_fail("users: out of memory");
 		return NULL;
 	}
-	n = fread(pw, 1, PASSWORD_MAX_LEN + 2, stdin);
+	r = cmd_users_pw_prompt(pw, PASSWORD_MAX_LEN + 2, email);
+	n = r > 0 ? (size_t)r : 0;
 	if (n > 0 && pw[n - 1] == '\n')
 		pw[--n] = '\0';
 	if (n > 0 && pw[n - 1] == '\r')
 		pw[--n] = '\0';
-	if (ferror(stdin) || n > PASSWORD_MAX_LEN ||
+	if (r == -1 || n > PASSWORD_MAX_LEN ||
 	    memchr(pw, '\0', n) != NULL || memchr(pw, '\n', n) != NULL) {
 		cmd_fail("users: the password on stdin must be one line of "
 		    "at most %d bytes", PASSWORD_MAX_LEN);
-		explicit_bzero(pw, PASSWORD_MAX_LEN + 3);
-		free(pw);
+		cmd_users_pw_free(pw);
 		return NULL;
 	}
 	return pw;
@@ -156,7 +208,7 @@ cmd_users_add(struct heard *h, int argc, char **argv)
 	if (nu.email == NULL || !role_set)
 		return cmd_fail("users add: needs EMAIL and --role "
 		    "(admin, lead, reviewer)");
-	if (pw_stdin && (pw = cmd_users_pw_read()) == NULL)
+	if (pw_stdin && (pw = cmd_users_pw_read(nu.email)) == NULL)
 		return 1;
 	nu.password = pw;
 	id = users_add(h->store, &nu, 0, time(NULL), err, sizeof(err));
@@ -348,7 +400,7 @@ cmd_users_passwd(struct heard *h, int argc, char **argv)
 		    "(the password on stdin)");
 	if (cmd_users_need(h, argv[1], &u) != 0)
 		return 1;
-	if ((pw = cmd_users_pw_read()) == NULL) {
+	if ((pw = cmd_users_pw_read(argv[1])) == NULL) {
 		user_free(&u);
 		return 1;
 	}
@@ -407,7 +459,8 @@ const struct cmd_entry cmd_users_entry = {
 	    "  (kept as it is without --notify); --remove takes it away.\n"
 	    "passwd EMAIL\n"
 	    "  Sets the password read from stdin (one line, at least 10\n"
-	    "  characters), e.g. from a password manager's pipe.\n"
+	    "  characters): asked for without echo on a terminal, else\n"
+	    "  read from a pipe, e.g. a password manager's.\n"
 	    "Every change is written to the audit log.\n",
 	.needs = CMD_NEEDS_STORE,
 	.exec = cmd_users_exec,

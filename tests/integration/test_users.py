@@ -13,9 +13,26 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from harness import Heard  # noqa: E402
+from harness import Heard, wait_for  # noqa: E402
 
 PW = "correct horse battery staple"
+
+
+def reap(pid, timeout=20.0):
+    """The child's wait status; killed (so failed) if not done in time."""
+    ended = []
+
+    def done():
+        p, status = os.waitpid(pid, os.WNOHANG)
+        if p:
+            ended.append(status)
+        return p
+    try:
+        wait_for(done, timeout, "heard to end")
+    except AssertionError:
+        os.kill(pid, 9)
+        ended.append(os.waitpid(pid, 0)[1])
+    return ended[0]
 
 
 def b64(s):
@@ -151,6 +168,40 @@ class UsersTest(unittest.TestCase):
             self.assertNotIn("scrypt", d)
         self.assertEqual(self.sql("SELECT count(*) FROM audit_log WHERE"
                                   " action = 'user.password'"), [(1,)])
+
+    def test_passwd_on_a_terminal(self):
+        """On a terminal heard asks, without echo, and reads one line."""
+        import pty
+        import select
+        self.h.run("users", "add", "t@nhs.net", "--role", "admin")
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(os.environ.get("HEARD_BIN", "heard"),
+                     ["heard", "-c", self.h.conf, "users", "passwd",
+                      "t@nhs.net"])
+        seen = b""
+        try:
+            while b"New password for t@nhs.net: " not in seen:
+                r, _, _ = select.select([fd], [], [], 20)
+                self.assertTrue(r, "no prompt: %r" % seen)
+                seen += os.read(fd, 1024)
+            os.write(fd, (PW + "\n").encode())
+            while True:
+                r, _, _ = select.select([fd], [], [], 20)
+                self.assertTrue(r, "heard did not end: %r" % seen)
+                try:
+                    chunk = os.read(fd, 1024)
+                except OSError:	# the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+        finally:
+            status = reap(pid)
+            os.close(fd)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, seen)
+        self.assertNotIn(PW.encode(), seen)
+        self.assertTrue(self.users()["t@nhs.net"]["has_password"])
 
     def test_set_and_orgs(self):
         self.h.run("users", "add", "a@nhs.net", "--role", "admin")
