@@ -139,10 +139,13 @@ const struct cmd_entry cmd_mail_in_entry = {
 	    "    reply: \"|/usr/bin/heard -c /etc/heard.conf mail-in\"\n"
 	    "then `newaliases`, and in main.cf\n"
 	    "    recipient_delimiter = +\n"
-	    "so that reply+TOKEN@ reaches the alias \"reply\". Run it as the\n"
-	    "user that owns the database (default_privs, or a .forward).\n"
-	    "Exim: a router for local part \"reply\" with suffix \"+*\" and a\n"
-	    "pipe transport running the same command.\n",
+	    "so that reply+TOKEN@ reaches the alias \"reply\". It must run\n"
+	    "as the account that owns the database and the key file: aliases\n"
+	    "run as default_privs, so put the pipe in that account's\n"
+	    ".forward (alias reply: heard), or use a pipe(8) transport with\n"
+	    "user=heard. Exim: a router for local part \"reply\", suffix\n"
+	    "\"+*\", and a pipe transport running the same command.\n"
+	    "docs/mail-in.md tells more.\n",
 	.needs = CMD_NEEDS_CONFIG,
 	.exec = cmd_mail_in,
 };

@@ -42,29 +42,29 @@ struct imap_buf {
 	char	*data;		/* owned */
 	size_t	 len;
 	size_t	 cap;
-	int	 over;		/* the bound was hit: the transfer stopped */
+	int	 over;		/* the bound was hit: it stopped */
 };
 
 struct imap {
 	struct heard	*h;		/* borrowed */
-	CURL		*easy;		/* owned; reused, so curl keeps the
-					   connection and its login */
+	/* Owned; reused, so that curl keeps the connection and login. */
+	CURL		*easy;
 	ev_timer	 timer;		/* next round */
 	enum imap_step	 step;
 	int		 stopping;
 	struct imap_buf	 buf;
 	/* This round's mailbox, from [mail] imap_url; all owned. */
 	char		*base;		/* "imap://host:port/" */
-	char		*host;		/* as in the URL; [] around IPv6 */
+	char		*host;		/* as in the URL ([::1]) */
 	char		*box;		/* its name, decoded */
-	char		*box_url;	/* its name, escaped for the URL */
-	char		*key;		/* imap_state's key: no credentials */
+	char		*box_url;	/* its name, URL-escaped */
+	char		*key;	/* imap_state's; no password */
 	int64_t		 uidvalidity;
-	int64_t		 uidnext;	/* 0 if the server did not say */
+	int64_t		 uidnext;	/* 0: the server did not say */
 	int64_t		 last_uid;	/* the last UID settled */
-	int64_t		*uids;		/* owned; new UIDs, ascending */
+	int64_t		*uids;	/* owned; new, ascending */
 	size_t		 nuids;
-	size_t		 next;		/* index of the one being fetched */
+	size_t		 next;		/* the one being fetched */
 	int		 more;		/* the batch was cut */
 	int		 failures;	/* rounds failed in a row */
 };
@@ -164,8 +164,9 @@ imap_fail(struct imap *im, const char *fmt, ...)
 		    "while it fails (said once)", im->key != NULL ? im->key :
 		    "[mail] imap_url", why, d);
 	else
-		log_debug("imap: %s: %s (failure %d in a row)", im->key != NULL ?
-		    im->key : "[mail] imap_url", why, im->failures);
+		log_debug("imap: %s: %s (failure %d in a row)",
+		    im->key != NULL ? im->key : "[mail] imap_url", why,
+		    im->failures);
 	imap_forget(im);
 	imap_schedule(im, d);
 }
@@ -508,7 +509,8 @@ imap_done(void *arg, int code, const char *error)
 	if (im->step == IMAP_EXAMINE)
 		imap_examined(im);
 	else if (im->step == IMAP_SEARCH) {
-		imap_parse_search(im, im->buf.data != NULL ? im->buf.data : "");
+		imap_parse_search(im, im->buf.data != NULL ? im->buf.data :
+		    "");
 		imap_fetch_next(im);
 	} else
 		imap_fetched(im);

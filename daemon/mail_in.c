@@ -22,9 +22,9 @@ struct mail_in_job {
 	int64_t			 now;
 	struct mail_msg		 msg;		/* owned */
 	struct mail_verdict	 v;		/* owned */
-	struct reply_thread	 t;		/* owned; accepted mails */
-	int64_t			 row;		/* mail_in id, once claimed */
-	int64_t			 claimed_at;	/* a dead reader's claim */
+	struct reply_thread	 t;		/* owned; if accepted */
+	int64_t			 row;	/* mail_in id, if claimed */
+	int64_t			 claimed_at;	/* old claim */
 	struct mail_in_report	*rep;		/* borrowed */
 };
 

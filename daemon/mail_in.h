@@ -17,7 +17,7 @@ struct heard;
 #define MAIL_IN_CLAIM_WAIT	120
 
 enum mail_in_status {
-	MAIL_IN_HANDLED,	/* accepted, refused, dropped, or seen before */
+	MAIL_IN_HANDLED,	/* accepted, refused, dropped or seen */
 	MAIL_IN_TEMPFAIL,	/* cannot be settled now: offer it again */
 	MAIL_IN_NOT_MAIL,	/* the bytes are not a message */
 };
@@ -25,12 +25,12 @@ enum mail_in_status {
 /* What became of one mail, for the caller to show. */
 struct mail_in_report {
 	enum mail_outcome	 outcome;
-	int			 duplicate;	/* seen before: nothing done */
-	char			 message_id[256];	/* "" if unknown */
+	int			 duplicate;	/* seen: nothing done */
+	char			 message_id[256];	/* or "" */
 	char			 reason[MAIL_REASON_MAX];	/* why not
 							   accepted, or why
 							   it failed */
-	int64_t			 reply_id;	/* accepted: the reply */
+	int64_t			 reply_id;	/* when accepted */
 	int64_t			 thread_id;
 };
 

@@ -180,7 +180,7 @@ mail_accept_check(const struct mail_accept_ctx *c, const struct mail_msg *m,
 		return -1;
 	}
 	rc = mail_accept_sender(m, &f, v);
-	/* The ids are stored with the verdict, as references: only real ones. */
+	/* The ids are stored as references: only those that exist. */
 	if (!f.thread_found)
 		v->thread_id = 0;
 	if (!f.user_found)

@@ -27,8 +27,8 @@ struct mail_facts {
 	int	 user_found;
 	char	*user_email;	/* as stored; owned */
 	int	 user_disabled;
-	int	 user_reviewer;	/* for the wording of a refusal only */
-	int	 may_write;	/* access_check(ACCESS_WRITE) on the org */
+	int	 user_reviewer;	/* for the refusal's wording only */
+	int	 may_write;	/* access_check(ACCESS_WRITE), org */
 };
 
 void	mail_facts_free(struct mail_facts *);
@@ -43,7 +43,7 @@ typedef int (*mail_lookup_fn)(void *arg, int64_t thread_id,
 
 /* What the checks need besides the mail; every pointer borrowed. */
 struct mail_accept_ctx {
-	const char		*reply_domain;	/* [mail] reply_domain */
+	const char		*reply_domain;	/* [mail] */
 	const unsigned char	*key;		/* reply-token key */
 	size_t			 keylen;
 	mail_lookup_fn		 lookup;
@@ -63,12 +63,12 @@ int	mail_accept_key(const struct mail_msg *, const char *bytes,
 /* The verdict on one mail; text owned (mail_verdict_free). */
 struct mail_verdict {
 	enum mail_outcome	 outcome;
-	char			 reason[MAIL_REASON_MAX];	/* "" if
-							   accepted */
-	int64_t			 thread_id;	/* 0 until the token verifies */
+	/* Why not accepted; "" when accepted. */
+	char			 reason[MAIL_REASON_MAX];
+	int64_t			 thread_id;	/* 0: not verified */
 	int64_t			 user_id;
-	char			*text;		/* accepted: the stripped
-						   reply; else NULL */
+	/* Accepted: the stripped reply, owned; else NULL. */
+	char			*text;
 };
 
 void	mail_verdict_free(struct mail_verdict *);

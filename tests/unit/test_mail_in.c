@@ -28,7 +28,8 @@
 
 #define NOW	INT64_C(1777636800)	/* 2026-05-01T12:00:00Z */
 #define DOMAIN	"reply.example.nhs.uk"
-#define FIXTURES	HEARD_SOURCE_DIR "/tests/fixtures/email/replies/discourse"
+#define FIXTURES	\
+	HEARD_SOURCE_DIR "/tests/fixtures/email/replies/discourse"
 
 #define ITEM(...)	((struct conn_item){ .rating = ITEM_NO_RATING, \
 			    __VA_ARGS__ })
@@ -39,7 +40,7 @@ struct fixture {
 	char		 dir[TESTDB_DIR];
 	char		 path[TESTDB_PATH];
 	struct heard	 h;
-	int64_t		 t1, t2;	/* care-connect threads of RJ1 */
+	int64_t		 t1, t2;	/* RJ1's care-connect threads */
 	int64_t		 trss;		/* an rss thread of RJ1 */
 	int64_t		 lead, other, reviewer, gone, admin;
 };
