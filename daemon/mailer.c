@@ -29,6 +29,8 @@
 
 /* Longest SMTP password file read; a password is a line. */
 #define MAILER_PASSWORD_MAX	1024
+/* Longest pause of all sending while the server cannot be reached. */
+#define MAILER_DOWN_MAX		600
 
 /* One mail being sent. */
 struct mailer_job {
@@ -49,7 +51,25 @@ struct mailer {
 	int			 running;
 	char			*password;	/* owned or NULL */
 	char			 envelope[260];	/* MAIL FROM, <> */
+	int			 down;	/* sends in a row the server missed */
+	int64_t			 resume_at;	/* no sends before, while down */
 };
+
+/* The server for logs: the URL without any user:password@ in it. */
+static const char *
+mailer_where(const struct mailer *m, char *buf, size_t len)
+{
+	const char *url = m->h->cfg.smtp_url, *host, *at;
+	size_t n;
+
+	host = strstr(url, "://");
+	host = host != NULL ? host + 3 : url;
+	n = strcspn(host, "/?#");
+	at = memchr(host, '@', n);
+	snprintf(buf, len, "%.*s%s", (int)(host - url), url,
+	    at != NULL ? at + 1 : host);
+	return buf;
+}
 
 static const char *
 mailer_channel_title(const char *connector)
@@ -296,6 +316,30 @@ mailer_failed(struct mailer_job *job, long smtp, const char *error)
 	    attempts, (long long)(next - time(NULL)));
 }
 
+/*
+ * No SMTP answer at all (refused, DNS, TLS, time-out) or a 421: the
+ * server, not this mail, is the trouble, so every send waits, rather
+ * than each queued mail failing in turn against a server that is down.
+ */
+static void
+mailer_server_state(struct mailer *m, int code, long smtp)
+{
+	char where[256];
+	int64_t wait;
+
+	if (code == CURLE_OK || (smtp > 0 && smtp != 421)) {
+		m->down = 0;
+		return;
+	}
+	m->down++;
+	wait = mailer_backoff(m->down);
+	m->resume_at = time(NULL) + (wait < MAILER_DOWN_MAX ? wait :
+	    MAILER_DOWN_MAX);
+	log_warnx("mailer: %s unreachable; sending again in %llds",
+	    mailer_where(m, where, sizeof(where)),
+	    (long long)(m->resume_at - time(NULL)));
+}
+
 static void	mailer_drain(struct mailer *);
 
 static void
@@ -308,6 +352,7 @@ mailer_done(void *arg, int code, const char *error)
 	LIST_REMOVE(job, entry);
 	m->busy--;
 	curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &smtp);
+	mailer_server_state(m, code, smtp);
 	if (code == CURLE_OK) {
 		mailer_record(job, mails_sent(m->h->store, job->mail.id,
 		    time(NULL)), "sent");
@@ -349,7 +394,7 @@ mailer_drain(struct mailer *m)
 	size_t nskip = 0;
 	int n, i;
 
-	if (m->busy >= MAILER_MAX_BUSY)
+	if (m->busy >= MAILER_MAX_BUSY || time(NULL) < m->resume_at)
 		return;
 	LIST_FOREACH(job, &m->jobs, entry)
 		if (nskip < MAILER_MAX_BUSY)
@@ -406,6 +451,7 @@ mailer_soon_cb(struct ev_loop *loop, ev_timer *w, int revents)
 int
 mailer_start(struct mailer *m)
 {
+	char where[256];
 	int64_t queued;
 
 	if ((queued = mails_queued(m->h->store)) == -1) {
@@ -415,7 +461,7 @@ mailer_start(struct mailer *m)
 	}
 	m->running = 1;
 	log_info("mailer: sending through %s; %lld mails queued",
-	    m->h->cfg.smtp_url, (long long)queued);
+	    mailer_where(m, where, sizeof(where)), (long long)queued);
 	ev_timer_start(m->h->loop, &m->tick);
 	mailer_wake(m);
 	return 0;

@@ -139,6 +139,10 @@ static const char notify_sql_digest_count[] =
 static const char notify_sql_digest_done[] =
     "UPDATE notification_outbox SET state = 'mailed', mail_id = ?2"
     " WHERE user_id = ?1 AND state = 'digest' AND created_at < ?3";
+/* A digest that cannot be built (an address gone bad) is not retried. */
+static const char notify_sql_digest_void[] =
+    "UPDATE notification_outbox SET state = 'dropped'"
+    " WHERE user_id = ?1 AND state = 'digest' AND created_at < ?2";
 static const char notify_sql_user[] =
     "SELECT email, name, disabled FROM users WHERE id = ?1";
 static const char notify_sql_confirm_due[] =
@@ -1082,8 +1086,15 @@ notify_digest_settle(struct notify_ctx *c, int64_t user)
 		mail = notify_digest_mail(c, user, email, name);
 	free(email);
 	free(name);
-	if (mail <= 0)
-		return (int)mail;
+	if (mail == -1)
+		return -1;
+	if (mail == 0) {
+		if ((q = store_stmt(c->s, notify_sql_digest_void)) == NULL)
+			return -1;
+		sqlite3_bind_int64(q, 1, user);
+		sqlite3_bind_int64(q, 2, c->digest_at);
+		return notify_run(q);
+	}
 	if ((q = store_stmt(c->s, notify_sql_digest_done)) == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, user);

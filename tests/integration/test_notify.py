@@ -211,6 +211,42 @@ class NotifyTest(NotifyBase):
         self.assertEqual(self.h.stop(), 0)
 
 
+class MailConfigTest(HeardTestCase):
+    """Mail settings that do not hold together stop the daemon at once."""
+
+    def serve_fails(self, extra, why):
+        self.h.write_config(extra)
+        p = self.h.run("serve", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(why, p.stderr)
+
+    def secret(self, data, mode):
+        path = os.path.join(self.h.dir.name, "secret-%o-%d" % (mode,
+                                                                len(data)))
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT, mode), "wb") as f:
+            f.write(data)
+        os.chmod(path, mode)
+        return path
+
+    def test_bad_secrets_and_missing_from_are_refused(self):
+        mail = "[mail]\nsmtp_url = smtp://127.0.0.1:1\nfrom = h@x.nhs.uk\n"
+        self.serve_fails(mail + "secret_file = %s\n" %
+                         self.secret(os.urandom(32), 0o644), "chmod 600")
+        self.serve_fails(mail + "secret_file = %s\n" %
+                         self.secret(b"short", 0o600), "shorter than 32")
+        self.serve_fails(mail + "secret_file = /nonexistent/key\n",
+                         "/nonexistent/key: No such file")
+        self.serve_fails(mail, "secret_file is not")
+        self.serve_fails("[mail]\nsmtp_url = smtp://127.0.0.1:1\n"
+                         "secret_file = %s\n" %
+                         self.secret(os.urandom(40), 0o600), "from is not")
+
+    def test_no_smtp_url_runs_without_mail(self):
+        self.h.start()
+        self.h.wait_log("no [mail] smtp_url: no mail is sent")
+        self.assertEqual(self.h.stop(), 0)
+
+
 class CapTest(NotifyBase):
 
     per_hour = 2
