@@ -63,21 +63,25 @@ api_auth_bearer(struct api_req *req, struct api_resp *resp,
 /* The session behind the cookie, if it is live; its expiry slides. */
 static int
 api_auth_session(struct api_req *req, struct api_resp *resp,
-    const char *cookie, struct session *ses)
+    struct api_cred *cred)
 {
+	const char *cookie = cred->cookie;
+	struct session ses;
 	int rc;
 
 	rc = sessions_lookup(req->h->store, cookie, req->now,
-	    req->h->cfg.session_ttl, ses);
+	    req->h->cfg.session_ttl, &ses);
 	if (rc == -1)
 		return -1;
 	if (rc == 0)
 		return 0;	/* as if logged out; the route decides */
-	req->user_id = ses->user_id;
+	req->user_id = ses.user_id;
 	req->session = 1;
 	req->sid = cookie;
-	req->csrf = ses->csrf;
-	if (ses->refreshed)
+	snprintf(cred->session_csrf, sizeof(cred->session_csrf), "%s",
+	    ses.csrf);
+	req->csrf = cred->session_csrf;
+	if (ses.refreshed)
 		resp->set_cookie = api_auth_cookie(req, cookie,
 		    req->h->cfg.session_ttl);
 	return 0;
@@ -103,11 +107,12 @@ api_auth_same(const char *a, const char *b, size_t n)
 static int
 api_auth_csrf_ok(const struct api_req *req, const char *sent)
 {
-	size_t n = strlen(req->csrf);
+	size_t n;
 
 	if (!req->session || strcmp(req->method, "GET") == 0 ||
 	    strcmp(req->method, "HEAD") == 0)
 		return 1;
+	n = strlen(req->csrf);
 	return sent != NULL && strlen(sent) == n &&
 	    api_auth_same(sent, req->csrf, n);
 }
@@ -131,9 +136,8 @@ api_auth_role(struct api_req *req)
 
 int
 api_auth_caller(struct api_req *req, struct api_resp *resp,
-    const struct api_route *route, const struct api_cred *cred)
+    const struct api_route *route, struct api_cred *cred)
 {
-	struct session ses;
 	int rc = 0;
 
 	req->user_id = 0;
@@ -141,7 +145,7 @@ api_auth_caller(struct api_req *req, struct api_resp *resp,
 	if (cred->authorization != NULL)
 		rc = api_auth_bearer(req, resp, cred->authorization);
 	else if (cred->cookie != NULL)
-		rc = api_auth_session(req, resp, cred->cookie, &ses);
+		rc = api_auth_session(req, resp, cred);
 	if (rc == 0 && req->user_id != 0)
 		rc = api_auth_role(req);
 	if (rc == -1) {

@@ -6,11 +6,15 @@ struct api_req;
 struct api_resp;
 struct api_route;
 
-/* What a request brought to say who it is; all borrowed, NULL absent. */
+/*
+ * What a request brought to say who it is (borrowed, NULL absent), and
+ * room for what api_auth_caller points req at; lives as long as req.
+ */
 struct api_cred {
 	const char	*cookie;	/* the heard_session cookie's value */
 	const char	*authorization;	/* the Authorization header */
 	const char	*csrf;		/* the X-CSRF-Token header */
+	char		 session_csrf[48];	/* the session's token */
 };
 
 /*
@@ -21,7 +25,7 @@ struct api_cred {
  * the answer. A session whose expiry slid gets its cookie again.
  */
 int	api_auth_caller(struct api_req *, struct api_resp *,
-	    const struct api_route *, const struct api_cred *);
+	    const struct api_route *, struct api_cred *);
 
 int	api_auth_login(struct api_req *, struct api_resp *);
 int	api_auth_logout(struct api_req *, struct api_resp *);

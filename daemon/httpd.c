@@ -65,6 +65,10 @@ struct httpd_req {
 	char		*path;		/* owned; for the log */
 };
 
+/* Trivial, but it reads the file, so a store that cannot be read shows. */
+static const char httpd_sql_health[] = "SELECT count(*) FROM"
+    " (SELECT 1 FROM sources LIMIT 1)";
+
 static const struct {
 	const char	*ext;
 	const char	*type;
@@ -195,7 +199,7 @@ httpd_healthz(struct httpd_req *rq, struct MHD_Connection *c)
 	sqlite3_stmt *q;
 	int ok = 0;
 
-	if ((q = store_stmt(rq->hd->h->store, "SELECT 1")) != NULL) {
+	if ((q = store_stmt(rq->hd->h->store, httpd_sql_health)) != NULL) {
 		ok = sqlite3_step(q) == SQLITE_ROW;
 		sqlite3_reset(q);
 	}

@@ -19,12 +19,15 @@ import urllib.parse
 
 
 class ApiClient:
-    def __init__(self, base_url, token=None, timeout=15.0):
+    def __init__(self, base_url, token=None, timeout=15.0, source=None):
         u = urllib.parse.urlsplit(base_url)
         self.host = u.hostname
         self.port = u.port or 80
         self.token = token
         self.timeout = timeout
+        # Another loopback address (127.0.0.2...) to appear as another
+        # client, e.g. for per-address limits.
+        self.source = (source, 0) if source else None
         self.session = None     # the heard_session cookie's value
         self.csrf = None        # sent as X-CSRF-Token on writes
         self.set_cookie = None  # the last Set-Cookie header seen
@@ -50,7 +53,8 @@ class ApiClient:
             h["X-CSRF-Token"] = self.csrf
         h.update(headers or {})
         conn = http.client.HTTPConnection(self.host, self.port,
-                                          timeout=self.timeout)
+                                          timeout=self.timeout,
+                                          source_address=self.source)
         try:
             conn.request(method, path, body=data, headers=h)
             r = conn.getresponse()

@@ -1,0 +1,571 @@
+"""The daemon's HTTP server with the real binary: log-in, sessions, CSRF,
+tokens, invitations, bad requests, routing, static files, security
+headers, /healthz and /metrics, and the audit rows they leave."""
+
+import hashlib
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import unittest
+
+from api_client import ApiClient
+from feedserver import FeedServer
+from harness import HEARD, SOURCE_DIR, Heard, wait_for
+
+PW = "correct horse battery staple"
+SECURITY = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; "
+                               "object-src 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def add_user(h, email, role, orgs=(), password=PW):
+    args = [HEARD, "-c", h.conf, "users", "add", email, "--role", role]
+    for o in orgs:
+        args += ["--org", o]
+    if password is not None:
+        args.append("--password-stdin")
+    p = subprocess.run(args, input=(password or "") + "\n",
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError("users add %s: %s" % (email, p.stderr))
+    return int(p.stdout.strip())
+
+
+def raw_get(h, path, method="GET", headers=None, body=None):
+    """A request whose path is sent exactly as written (no client-side
+    normalising of .. or %2e)."""
+    c = http.client.HTTPConnection("127.0.0.1", h.http_port, timeout=10)
+    try:
+        c.putrequest(method, path, skip_accept_encoding=True)
+        for k, v in (headers or {}).items():
+            c.putheader(k, v)
+        if body is not None:
+            c.putheader("Content-Length", str(len(body)))
+        c.endheaders(body)
+        r = c.getresponse()
+        return r.status, r.headers, r.read()
+    finally:
+        c.close()
+
+
+def start(h):
+    h.start()
+    wait_for(lambda: healthy(h), 20, "the HTTP server")
+
+
+def healthy(h):
+    try:
+        return raw_get(h, "/healthz")[0] == 200
+    except OSError:
+        return False
+
+
+def db_rows(h, sql, *args):
+    with sqlite3.connect(h.db) as db:
+        return db.execute(sql, args).fetchall()
+
+
+def parse_prometheus(text):
+    """Samples of the text format 0.0.4 as {(name, labels): value}; every
+    sample's family must have been declared with # HELP and # TYPE."""
+    types, helps, samples = {}, set(), {}
+    line_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? '
+                         r'([-+0-9.eE]+|NaN|[+-]Inf)$')
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            helps.add(line.split()[2])
+        elif line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            assert kind in ("counter", "gauge", "histogram"), line
+            types[name] = kind
+        else:
+            m = line_re.match(line)
+            assert m, "not a sample line: %r" % line
+            name, labels, value = m.groups()
+            family = re.sub(r"_(bucket|sum|count)$", "", name) \
+                if re.sub(r"_(bucket|sum|count)$", "", name) in types \
+                else name
+            assert family in types and family in helps, \
+                "%s has no # TYPE / # HELP" % name
+            samples[(name, labels or "")] = float(value)
+    return types, samples
+
+
+class ApiAuthTest(unittest.TestCase):
+    def setUp(self):
+        self.h = Heard("[http]\nlogin_per_min = 3\nmax_body = 2K\n"
+                       "session_ttl = 1h\n")
+        self.h.add_org()
+        self.admin = add_user(self.h, "admin@trust.nhs.uk", "admin")
+        self.lead = add_user(self.h, "lead@trust.nhs.uk", "lead", ["RJ1"])
+        start(self.h)
+        self.c = ApiClient(self.h.url)
+
+    def tearDown(self):
+        self.h.close()
+
+    def test_login_me_logout_and_cookie(self):
+        st, hd, body = self.c.login("Lead@Trust.nhs.uk", PW)
+        self.assertEqual(st, 200)
+        self.assertEqual(body["user"]["email"], "lead@trust.nhs.uk")
+        self.assertEqual(body["user"]["role"], "lead")
+        self.assertEqual(len(body["csrf"]), 43)
+        cookie = hd["Set-Cookie"]
+        attrs = [a.strip() for a in cookie.split(";")]
+        self.assertTrue(attrs[0].startswith("heard_session="))
+        self.assertEqual(len(attrs[0]) - len("heard_session="), 43)
+        for a in ("HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=3600"):
+            self.assertIn(a, attrs)
+        self.assertNotIn("Secure", attrs)
+        # Only the hash of the session id is stored.
+        sid = attrs[0].split("=", 1)[1]
+        stored = db_rows(self.h, "SELECT id_hash FROM sessions")
+        self.assertEqual(stored, [(hashlib.sha256(sid.encode())
+                                   .hexdigest(),)])
+        st, _, me = self.c.get("/api/v1/me")
+        self.assertEqual(st, 200)
+        self.assertEqual(me["id"], self.lead)
+        self.assertEqual(me["csrf"], body["csrf"])
+        self.assertEqual([o["code"] for o in me["orgs"]], ["RJ1"])
+        self.assertEqual(me["orgs"][0]["notify"], "conversation")
+        st, hd, _ = self.c.logout()
+        self.assertEqual(st, 204)
+        self.assertIn("Max-Age=0", hd["Set-Cookie"])
+        self.assertEqual(db_rows(self.h, "SELECT count(*) FROM sessions"),
+                         [(0,)])
+        # The old cookie opens nothing any more.
+        old = ApiClient(self.h.url)
+        old.session = sid
+        st, _, err = old.get("/api/v1/me")
+        self.assertEqual((st, err["error"]), (401, "unauthenticated"))
+        acts = db_rows(self.h, "SELECT action, object, user_id FROM "
+                       "audit_log WHERE action IN ('login', 'logout') "
+                       "ORDER BY id")
+        self.assertEqual(acts, [("login", "user:%d" % self.lead, self.lead),
+                                ("logout", "user:%d" % self.lead,
+                                 self.lead)])
+
+    def test_wrong_password_and_unknown_email_answer_alike(self):
+        a = self.c.login("lead@trust.nhs.uk", "not the password", False)
+        b = self.c.login("nobody@trust.nhs.uk", "not the password", False)
+        self.assertEqual(a[0], 401)
+        self.assertEqual(a[2], b[2])
+        self.assertEqual(a[2]["error"], "unauthenticated")
+        self.assertIsNone(a[1]["Set-Cookie"])
+        rows = db_rows(self.h, "SELECT user_id, object, detail FROM "
+                       "audit_log WHERE action = 'login.failed'")
+        self.assertEqual(len(rows), 2)
+        for user, obj, detail in rows:
+            self.assertIsNone(user)
+            self.assertEqual(obj, "login")
+            self.assertNotIn("not the password", detail)
+            self.assertEqual(json.loads(detail)["addr"], "127.0.0.1")
+
+    def test_failed_logins_are_limited_per_account(self):
+        # Three addresses each fail once for the same account...
+        for n in (2, 3, 4):
+            c = ApiClient(self.h.url, source="127.0.0.%d" % n)
+            self.assertEqual(c.login("lead@trust.nhs.uk", "wrong", False)[0],
+                             401)
+        # ...so a fourth, even with the right password, must wait.
+        c = ApiClient(self.h.url, source="127.0.0.5")
+        st, hd, body = c.login("LEAD@trust.nhs.uk", PW, False)
+        self.assertEqual((st, body["error"]), (429, "rate_limited"))
+        self.assertTrue(1 <= int(hd["Retry-After"]) <= 60)
+        # Another account from a fresh address is not held up.
+        c = ApiClient(self.h.url, source="127.0.0.6")
+        self.assertEqual(c.login("admin@trust.nhs.uk", PW)[0], 200)
+
+    def test_failed_logins_are_limited_per_address(self):
+        c = ApiClient(self.h.url, source="127.0.0.7")
+        for who in ("a@x.nhs.uk", "b@x.nhs.uk", "c@x.nhs.uk"):
+            self.assertEqual(c.login(who, "wrong", False)[0], 401)
+        st, hd, body = c.login("admin@trust.nhs.uk", PW, False)
+        self.assertEqual(st, 429)
+        self.assertIn("Retry-After", hd)
+        self.assertEqual(ApiClient(self.h.url, source="127.0.0.8")
+                         .login("admin@trust.nhs.uk", PW)[0], 200)
+
+    def test_csrf_is_needed_for_writes_by_cookie(self):
+        self.c.login("lead@trust.nhs.uk", PW)
+        change = {"org": "RJ1", "notify": "digest"}
+        st, _, body = self.c.put("/api/v1/me/notify", change, csrf=False)
+        self.assertEqual((st, body["error"]), (403, "csrf"))
+        st, _, body = self.c.put("/api/v1/me/notify", change,
+                                 headers={"X-CSRF-Token": "x" * 43})
+        self.assertEqual((st, body["error"]), (403, "csrf"))
+        self.assertEqual(db_rows(self.h, "SELECT notify FROM memberships"),
+                         [("conversation",)])
+        st, _, me = self.c.put("/api/v1/me/notify", change)
+        self.assertEqual(st, 200)
+        self.assertEqual(me["orgs"][0]["notify"], "digest")
+        self.assertEqual(db_rows(self.h, "SELECT notify FROM memberships"),
+                         [("digest",)])
+        # A lead cannot join another trust this way.
+        st, _, body = self.c.put("/api/v1/me/notify",
+                                 {"org": "RJ7", "notify": "none"})
+        self.assertEqual(st, 404)
+        st, _, body = self.c.put("/api/v1/me/notify",
+                                 {"org": "RJ1", "notify": "hourly"})
+        self.assertEqual((st, body["error"]), (422, "invalid"))
+
+    def test_bearer_tokens_need_no_csrf_and_die_when_revoked(self):
+        self.c.login("lead@trust.nhs.uk", PW)
+        st, _, made = self.c.post("/api/v1/tokens", {"name": "nightly"})
+        self.assertEqual(st, 201)
+        self.assertEqual(made["name"], "nightly")
+        tok = made["token"]
+        self.assertEqual(len(tok), 43)
+        stored = db_rows(self.h, "SELECT token_hash FROM api_tokens")
+        self.assertEqual(stored, [(hashlib.sha256(tok.encode())
+                                   .hexdigest(),)])
+        t = ApiClient(self.h.url, token=tok)
+        st, _, me = t.get("/api/v1/me")
+        self.assertEqual((st, me["id"], me["csrf"]), (200, self.lead, None))
+        # A write with the token alone: no cookie, so no CSRF token.
+        st, _, other = t.post("/api/v1/tokens", {"name": "second"})
+        self.assertEqual(st, 201)
+        st, _, listed = t.get("/api/v1/tokens")
+        self.assertEqual([x["name"] for x in listed["items"]],
+                         ["second", "nightly"])
+        self.assertNotIn(tok, json.dumps(listed))
+        self.assertIsNone(listed["next_cursor"])
+        st, _, _ = self.c.delete("/api/v1/tokens/%d" % made["id"])
+        self.assertEqual(st, 204)
+        st, _, body = t.get("/api/v1/me")
+        self.assertEqual((st, body["error"]), (401, "unauthenticated"))
+        st, _, body = self.c.delete("/api/v1/tokens/%d" % made["id"])
+        self.assertEqual(st, 404)
+        # Somebody else's token is not the lead's to revoke.
+        self.assertEqual(ApiClient(self.h.url, token=other["token"])
+                         .get("/api/v1/me")[0], 200)
+        admin = ApiClient(self.h.url)
+        admin.login("admin@trust.nhs.uk", PW)
+        mine = admin.new_token("admin's")
+        st, _, _ = ApiClient(self.h.url, token=other["token"]).delete(
+            "/api/v1/tokens/%d" % (other["id"] + 1))
+        self.assertEqual(st, 404)
+        self.assertEqual(ApiClient(self.h.url, token=mine)
+                         .get("/api/v1/me")[0], 200)
+        acts = db_rows(self.h, "SELECT action, user_id FROM audit_log WHERE "
+                       "action LIKE 'token.%' ORDER BY id")
+        self.assertEqual(acts, [("token.create", self.lead),
+                                ("token.create", self.lead),
+                                ("token.revoke", self.lead),
+                                ("token.create", self.admin)])
+        st, _, body = t.get("/api/v1/me", headers={
+            "Authorization": "Basic bGVhZDpwdw=="})
+        self.assertEqual(st, 401)
+
+    def invite(self, user, expires_in=7 * 86400):
+        tok = secrets.token_urlsafe(32)
+        now = int(time.time())
+        with sqlite3.connect(self.h.db) as db:
+            db.execute("INSERT INTO invitations (token_hash, user_id, "
+                       "invited_by, created_at, expires_at) VALUES "
+                       "(?, ?, ?, ?, ?)",
+                       (hashlib.sha256(tok.encode()).hexdigest(), user,
+                        self.admin, now, now + expires_in))
+        return tok
+
+    def test_invitation_sets_a_password_and_logs_in(self):
+        uid = add_user(self.h, "new.lead@trust.nhs.uk", "lead", ["RJ1"],
+                       password=None)
+        tok = self.invite(uid)
+        c = ApiClient(self.h.url)
+        st, _, body = c.post("/api/v1/invitations/accept",
+                             {"token": tok, "password": "short"})
+        self.assertEqual((st, body["error"]), (422, "invalid"))
+        st, hd, body = c.post("/api/v1/invitations/accept",
+                              {"token": tok, "password": PW,
+                               "name": "Nia Lead"})
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["user"]["name"], "Nia Lead")
+        self.assertIn("HttpOnly", hd["Set-Cookie"])
+        c.csrf = body["csrf"]
+        self.assertEqual(c.get("/api/v1/me")[2]["id"], uid)
+        self.assertEqual(ApiClient(self.h.url).login(
+            "new.lead@trust.nhs.uk", PW)[0], 200)
+        st, _, body = c.post("/api/v1/invitations/accept",
+                             {"token": tok, "password": PW})
+        self.assertEqual((st, body["error"]), (404, "not_found"))
+        old = self.invite(uid, expires_in=-1)
+        st, _, body = c.post("/api/v1/invitations/accept",
+                             {"token": old, "password": PW})
+        self.assertEqual(st, 404)
+        self.assertIn("expired", body["detail"])
+        st, _, body = c.post("/api/v1/invitations/accept",
+                             {"token": "nonsense", "password": PW})
+        self.assertEqual(st, 404)
+
+    def test_bad_requests_get_a_json_4xx(self):
+        login = "/api/v1/login"
+        st, _, body = raw_get(self.h, login, "POST",
+                              {"Content-Type": "application/json"},
+                              b'{"email": "a@b.c",\n "password": }')
+        body = json.loads(body)
+        self.assertEqual((st, body["error"]), (400, "bad_request"))
+        self.assertIn("line 2", body["detail"])
+        st, hd, body = raw_get(self.h, login, "POST",
+                               {"Content-Type": "text/plain"}, b"{}")
+        self.assertEqual(st, 415)
+        self.assertEqual(json.loads(body)["error"],
+                         "unsupported_media_type")
+        self.assertTrue(hd["Content-Type"].startswith("application/json"))
+        big = json.dumps({"email": "x" * 3000, "password": PW}).encode()
+        st, _, body = raw_get(self.h, login, "POST",
+                              {"Content-Type": "application/json"}, big)
+        self.assertEqual((st, json.loads(body)["error"]), (413, "too_large"))
+        for payload, why in (({"email": "a@b.c", "password": PW,
+                               "remember": True}, "unknown field"),
+                             ({"email": 7, "password": PW}, "string"),
+                             ({"email": "a@b.c"}, "missing"),
+                             ([1, 2], "object")):
+            st, _, body = self.c.post(login, payload)
+            self.assertEqual((st, body["error"]), (400, "bad_request"))
+            self.assertIn(why, body["detail"])
+        st, _, body = raw_get(self.h, login, "POST",
+                              {"Content-Type": "application/json"},
+                              b'{"email": "a", "email": "b"}')
+        self.assertEqual(st, 400)
+        # Nothing was stored by any of them.
+        self.assertEqual(db_rows(self.h, "SELECT count(*) FROM sessions"),
+                         [(0,)])
+
+    def test_routes_404_and_405(self):
+        st, hd, body = self.c.get("/api/v1/no-such-thing")
+        self.assertEqual((st, body["error"]), (404, "not_found"))
+        st, hd, body = self.c.delete("/api/v1/me")
+        self.assertEqual((st, body["error"]), (405, "method_not_allowed"))
+        self.assertEqual(hd["Allow"], "GET")
+        st, hd, body = self.c.get("/api/v1/login")
+        self.assertEqual((st, hd["Allow"]), (405, "POST"))
+        st, hd, _ = self.c.get("/api/v1/tokens/abc", headers={})
+        self.assertEqual((st, hd["Allow"]), (405, "DELETE"))
+        st, _, body = self.c.get("/api/v1/me")
+        self.assertEqual(st, 401)
+        st, _, _ = raw_get(self.h, "/healthz", "POST")
+        self.assertEqual(st, 405)
+
+    def test_static_files_types_and_no_traversal(self):
+        with open(os.path.join(SOURCE_DIR, "web", "index.html"), "rb") as f:
+            index = f.read()
+        st, hd, body = raw_get(self.h, "/")
+        self.assertEqual((st, body), (200, index))
+        self.assertEqual(hd["Content-Type"], "text/html; charset=utf-8")
+        for path, ctype in (("/index.html", "text/html; charset=utf-8"),
+                            ("/favicon.svg", "image/svg+xml"),
+                            ("/app.css", "text/css; charset=utf-8"),
+                            ("/js/main.js",
+                             "text/javascript; charset=utf-8")):
+            st, hd, body = raw_get(self.h, path)
+            self.assertEqual((st, hd["Content-Type"]), (200, ctype), path)
+            with open(os.path.join(SOURCE_DIR, "web", path[1:]), "rb") as f:
+                self.assertEqual(body, f.read())
+        st, hd, body = raw_get(self.h, "/index.html", "HEAD")
+        self.assertEqual((st, body), (200, b""))
+        with open(os.path.join(SOURCE_DIR, "README.md"), "rb") as f:
+            readme = f.read()
+        for path in ("/../README.md", "/%2e%2e/README.md",
+                     "/js/%2E%2E/%2e%2e/README.md", "/js/..%2f..%2fREADME.md",
+                     "/%2e%2e%2fREADME.md", "/.%2e/README.md", "/js/",
+                     "/nope.html", "//etc/passwd", "/.git/config"):
+            st, _, body = raw_get(self.h, path)
+            self.assertEqual(st, 404, path)
+            self.assertNotEqual(body, readme)
+        st, hd, _ = raw_get(self.h, "/index.html", "POST", body=b"")
+        self.assertEqual((st, hd["Allow"]), (405, "GET, HEAD"))
+
+    def test_security_headers_on_every_answer(self):
+        answers = [raw_get(self.h, "/"), raw_get(self.h, "/nope"),
+                   raw_get(self.h, "/healthz"), raw_get(self.h, "/metrics"),
+                   self.c.get("/api/v1/me"), self.c.get("/api/v1/nope"),
+                   self.c.login("lead@trust.nhs.uk", PW)]
+        for st, hd, _ in answers:
+            for k, v in SECURITY.items():
+                self.assertEqual(hd[k], v, (st, k))
+        for st, hd, _ in answers[4:]:
+            self.assertEqual(hd["Cache-Control"], "no-store")
+        self.assertEqual(answers[2][2], b'{"status":"ok"}')
+
+    def test_daemon_log_has_a_line_per_request(self):
+        self.c.get("/api/v1/me")
+        self.h.wait_log("http: 127.0.0.1 GET /api/v1/me 401")
+
+
+class MetricsTest(unittest.TestCase):
+    def setUp(self):
+        self.srv = FeedServer()
+        self.h = Heard()
+        self.h.add_org()
+
+    def tearDown(self):
+        self.h.close()
+        self.srv.close()
+
+    def metrics(self):
+        st, hd, body = raw_get(self.h, "/metrics")
+        self.assertEqual(st, 200)
+        self.assertEqual(hd["Content-Type"],
+                         "text/plain; version=0.0.4; charset=utf-8")
+        return parse_prometheus(body.decode())
+
+    def test_metrics_parse_and_move_after_a_poll(self):
+        with open(os.path.join(SOURCE_DIR, "data", "demo",
+                               "patient-stories.rss"), "rb") as f:
+            self.srv.put("/stories.rss", f.read())
+        sid = self.h.add_source("RJ1", "rss",
+                                url=self.srv.url("/stories.rss"))
+        start(self.h)
+        wait_for(lambda: self.metrics()[1][("heard_polls_total",
+                                            '{result="ok"}')] >= 1,
+                 20, "a poll")
+        types, m = self.metrics()
+        self.assertEqual(types["heard_sources"], "gauge")
+        self.assertEqual(types["heard_polls_total"], "counter")
+        self.assertEqual(types["heard_http_request_duration_seconds"],
+                         "histogram")
+        self.assertEqual(m[("heard_sources", '{health="ok"}')], 1)
+        self.assertEqual(m[("heard_sources", '{health="new"}')], 0)
+        stored = len(self.h.thread(self.h.threads("RJ1")[0]["id"])["items"])
+        self.assertGreater(m[("heard_items_stored_total", "")], 0)
+        self.assertGreaterEqual(m[("heard_items_stored_total", "")], stored)
+        self.assertEqual(m[("heard_polls_total", '{result="error"}')], 0)
+        self.assertEqual(m[("heard_mails_sent_total", "")], 0)
+        self.assertEqual(m[("heard_replies_relayed_total",
+                            '{result="posted"}')], 0)
+        buckets = sorted((float(k[1][5:-2]) if "Inf" not in k[1]
+                          else float("inf"), v) for k, v in m.items()
+                         if k[0].endswith("_bucket"))
+        counts = [v for _, v in buckets]
+        self.assertEqual(counts, sorted(counts))
+        self.assertEqual(counts[-1], m[("heard_http_request_duration_"
+                                        "seconds_count", "")])
+        before = m[("heard_http_requests_total", '{code="4xx"}')]
+        raw_get(self.h, "/api/v1/nope")
+        after = self.metrics()[1][("heard_http_requests_total",
+                                   '{code="4xx"}')]
+        self.assertEqual(after, before + 1)
+        # A failing source shows as failing, and the error is counted.
+        self.srv.fault("/stories.rss", kind="status", status=500)
+        self.h.run("poll", str(sid), check=False)
+        _, m = self.metrics()
+        self.assertEqual(m[("heard_sources", '{health="failing"}')], 1)
+
+    def test_healthz_503_while_the_store_cannot_answer(self):
+        start(self.h)
+        # The table /healthz reads is taken away under the daemon, then
+        # given back: it says so, then recovers with no restart.
+        with sqlite3.connect(self.h.db) as db:
+            db.execute("ALTER TABLE sources RENAME TO sources_away")
+        try:
+            st, _, body = raw_get(self.h, "/healthz")
+            self.assertEqual(st, 503)
+            self.assertEqual(json.loads(body)["status"], "unavailable")
+        finally:
+            with sqlite3.connect(self.h.db) as db:
+                db.execute("ALTER TABLE sources_away RENAME TO sources")
+        wait_for(lambda: healthy(self.h), 20, "healthy again")
+
+
+class WebRootTest(unittest.TestCase):
+    """A web root of our own: a symlink out of it is never followed."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="heard-web-")
+        self.outside = tempfile.NamedTemporaryFile(suffix=".html",
+                                                   delete=False)
+        self.outside.write(b"secret outside the root")
+        self.outside.close()
+        with open(os.path.join(self.root, "index.html"), "w") as f:
+            f.write("<!doctype html><title>t</title>")
+        os.mkdir(os.path.join(self.root, "sub"))
+        with open(os.path.join(self.root, "sub", "a.txt"), "w") as f:
+            f.write("inside")
+        os.symlink(self.outside.name, os.path.join(self.root, "out.html"))
+        os.symlink(os.path.join(self.root, "sub", "a.txt"),
+                   os.path.join(self.root, "in.txt"))
+        self.h = Heard("[http]\nweb_root = %s\n" % self.root)
+        start(self.h)
+
+    def tearDown(self):
+        self.h.close()
+        shutil.rmtree(self.root)
+        os.unlink(self.outside.name)
+
+    def test_symlinks_out_refused_and_no_listing(self):
+        self.assertEqual(raw_get(self.h, "/out.html")[0], 404)
+        st, hd, body = raw_get(self.h, "/in.txt")
+        self.assertEqual((st, body), (200, b"inside"))
+        self.assertEqual(hd["Content-Type"], "text/plain; charset=utf-8")
+        self.assertEqual(raw_get(self.h, "/sub/")[0], 404)
+        self.assertEqual(raw_get(self.h, "/sub")[0], 404)
+        self.assertEqual(raw_get(self.h, "/sub/a.txt")[2], b"inside")
+
+
+class ListenTest(unittest.TestCase):
+    def test_bad_listen_is_a_config_error_naming_the_option(self):
+        h = Heard("[http]\nlisten = 127.0.0.1\n")
+        try:
+            p = h.run("check-config", check=False)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("http.listen", p.stderr)
+            with open(h.conf) as f:
+                line = f.read().splitlines().index("listen = 127.0.0.1") + 1
+            self.assertIn("%s:%d: http.listen" % (h.conf, line), p.stderr)
+        finally:
+            h.close()
+
+    def test_port_in_use_stops_the_start_with_a_reason(self):
+        h = Heard()
+        s = socket.socket()
+        s.bind(("127.0.0.1", h.http_port))
+        s.listen(1)
+        try:
+            h.start()
+            self.assertNotEqual(h.daemon.wait(20), 0)
+            h.daemon = None
+            h.logf.close()
+            self.assertIn("http.listen 127.0.0.1:%d: cannot listen"
+                          % h.http_port, h.log_text())
+        finally:
+            s.close()
+            h.close()
+
+    def test_ipv6_loopback(self):
+        try:
+            t = socket.socket(socket.AF_INET6)
+            t.bind(("::1", 0))
+            port = t.getsockname()[1]
+            t.close()
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        h = Heard("[http]\nlisten = [::1]:%d\n" % port)
+        try:
+            h.start()
+
+            def up():
+                try:
+                    c = http.client.HTTPConnection("::1", port, timeout=5)
+                    c.request("GET", "/healthz")
+                    return c.getresponse().status == 200
+                except OSError:
+                    return False
+            wait_for(up, 20, "the server on [::1]")
+        finally:
+            h.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
