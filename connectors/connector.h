@@ -172,6 +172,12 @@ struct conn_reply {
 	const char	*org_code;	/* ODS code of the thread's organisation */
 	const char	*author_name;	/* staff member's name, or NULL */
 	int64_t		 created_at;	/* when it was written (unix UTC) */
+	const char	*in_reply_to_author;	/* that item's author_handle,
+					   or NULL: who a channel that needs
+					   it (Mastodon) addresses */
+	const char	*in_reply_to_meta;	/* that item's meta (JSON object
+					   text), or NULL: to answer in kind
+					   (a Mastodon visibility) */
 };
 
 /*

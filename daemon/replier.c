@@ -114,6 +114,8 @@ replier_request(struct replier_job *job, struct arena *a,
 		.org_code = w->thread.org_code,
 		.author_name = w->author,
 		.created_at = w->created_at,
+		.in_reply_to_author = w->in_reply_to_author,
+		.in_reply_to_meta = w->in_reply_to_meta,
 	};
 	const void *conf;
 

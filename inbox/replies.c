@@ -74,7 +74,8 @@ static const char replies_sql_cancel[] =
     " updated_at = ?2 WHERE id = ?1 AND status = 'queued'";
 static const char replies_sql_get[] =
     "SELECT r.id, r.status, r.body, r.idempotency_key, r.author,"
-    " m.external_id, r.attempts, r.created_at, r.thread_id"
+    " m.external_id, r.attempts, r.created_at, r.thread_id,"
+    " m.author_handle, m.meta"
     " FROM reply_outbox r LEFT JOIN messages m ON m.id = r.in_reply_to"
     " WHERE r.id = ?1";
 static const char replies_sql_due[] =
@@ -559,6 +560,8 @@ reply_row_free(struct reply_row *r)
 	free(r->idempotency_key);
 	free(r->author);
 	free(r->in_reply_to);
+	free(r->in_reply_to_author);
+	free(r->in_reply_to_meta);
 	reply_thread_free(&r->thread);
 	memset(r, 0, sizeof(*r));
 }
@@ -591,6 +594,8 @@ replies_get(struct store *s, int64_t id, struct reply_row *r)
 	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		replies_row(q, r);
 		thread = sqlite3_column_int64(q, 8);
+		r->in_reply_to_author = store_col_strdup(q, 9);
+		r->in_reply_to_meta = store_col_strdup(q, 10);
 	}
 	sqlite3_reset(q);
 	if (rc != SQLITE_ROW)

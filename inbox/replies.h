@@ -119,6 +119,9 @@ struct reply_row {
 	char			*idempotency_key;
 	char			*author;	/* NULL: none */
 	char			*in_reply_to;	/* external id, or NULL */
+	char			*in_reply_to_author;	/* its author_handle,
+							   or NULL */
+	char			*in_reply_to_meta;	/* its meta, or NULL */
 	int			 attempts;	/* posts begun so far */
 	int64_t			 created_at;
 	struct reply_thread	 thread;
