@@ -12,6 +12,7 @@ extern const struct connector connector_nhs_choices;
 extern const struct connector connector_nhs_website;
 extern const struct connector connector_care_opinion;
 extern const struct connector connector_care_connect;
+extern const struct connector connector_mastodon;
 
 /* The only global: adding a channel is one line here. */
 static const struct connector *const registry[] = {
@@ -20,6 +21,7 @@ static const struct connector *const registry[] = {
 	&connector_nhs_website,
 	&connector_care_opinion,
 	&connector_care_connect,
+	&connector_mastodon,
 };
 
 const struct connector *
