@@ -38,6 +38,9 @@ info_log_path = {dir}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# A refused log-in answers at once, and the next is not slowed by the
+# per-address penalty (anvil's, off below): tests need not wait.
+auth_failure_delay = 0
 default_internal_user = {user}
 default_internal_group = {group}
 default_login_user = {user}
@@ -60,6 +63,11 @@ service imap-login {{
   }}
   inet_listener imaps {{
     port = 0
+  }}
+}}
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
   }}
 }}
 service stats {{

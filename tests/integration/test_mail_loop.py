@@ -377,5 +377,51 @@ class KillTest(MailLoopCase):
         self.assertEqual(self.sql("SELECT count(*) FROM mail_in"), [(1,)])
 
 
+class ImapTest(MailLoopCase):
+
+    def reply(self, msgid):
+        return readdress(fixture("discourse", "android_gmail.eml"), LEAD,
+                         self.token(self.tid, self.user_id(LEAD)), msgid,
+                         "n@x")
+
+    def test_refused_login_backs_off_logged_once_then_recovers(self):
+        with open(self.imap.password_file, "w") as f:
+            f.write("not-the-password\n")
+        self.imap.deliver(self.reply("late@x"))
+        self.h.start()
+        self.h.wait_log("(failure 2 in a row)")
+        warned = [x for x in self.h.log_text().splitlines()
+                  if "imap: %s: " % self.imap.url in x and "warning" in x]
+        self.assertEqual(len(warned), 1, warned)
+        self.assertIn("trying again in 1s", warned[0])
+        self.assertEqual(self.srv.posts, [])
+        # The password file is read at each round: no restart needed.
+        with open(self.imap.password_file, "w") as f:
+            f.write(self.imap.password + "\n")
+        self.h.wait_log("imap: %s: working again after" % self.imap.url)
+        wait_for(lambda: self.srv.posts, 20, "the POST")
+        self.assertEqual(self.h.stop(), 0)
+        self.assertEqual(len([x for x in self.h.log_text().splitlines()
+                              if "imap: %s: " % self.imap.url in x and
+                              "warning" in x]), 1)
+
+    def test_new_uidvalidity_reads_again_posts_once(self):
+        self.h.start()
+        self.imap.deliver(self.reply("uv@x"))
+        wait_for(lambda: self.srv.posts, 20, "the POST")
+        self.wait_rounds(1)
+        (validity,), = self.sql("SELECT uidvalidity FROM imap_state")
+        # As if the mailbox were rebuilt: heard reads it from UID 1.
+        self.sql("UPDATE imap_state SET uidvalidity = 7")
+        self.h.wait_log("UIDVALIDITY is %d, was 7: reading it again from "
+                        "UID 1" % validity)
+        self.h.wait_log("mail-in: uv@x seen before; skipped")
+        self.wait_rounds(2)
+        self.assertEqual(self.h.stop(), 0)
+        self.assertEqual(len(self.srv.posts), 1)
+        self.assertEqual(self.sql("SELECT uidvalidity, last_uid FROM "
+                                  "imap_state"), [(validity, 1)])
+
+
 if __name__ == "__main__":
     unittest.main()
