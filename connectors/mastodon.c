@@ -14,7 +14,7 @@
 #include "htmltext.h"
 
 #define MASTODON_URL_MAX	2048
-#define MASTODON_ID_MAX		30	/* digits of a status or notification id */
+#define MASTODON_ID_MAX		30	/* digits of a status's id */
 #define MASTODON_TOKEN_MAX	512
 #define MASTODON_ACCT_MAX	300	/* user@domain */
 #define MASTODON_NAME_MAX	200
@@ -79,7 +79,8 @@ struct mastodon_link {
 static const struct conn_setting mastodon_settings[] = {
 	{ .key = "url", .required = 1,
 	    .help = "the instance's base URL, https:// (http:// only for "
-	    "127.0.0.1 or localhost, for tests), e.g. https://mastodon.social" },
+	    "127.0.0.1 or localhost, for tests), e.g. "
+	    "https://mastodon.social" },
 	{ .key = "token", .required = 1, .secret = 1,
 	    .help = "access token of the organisation's account, with the "
 	    "read:notifications and write:statuses scopes" },
@@ -174,7 +175,8 @@ mastodon_check_url(const char *url, struct mastodon_conf *c,
 	if (!mastodon_word(url, MASTODON_URL_MAX) || hlen == 0 ||
 	    strcspn(url + skip, "/?#@") < n - skip)
 		return conn_fail(e, CONN_ERR_CONFIG, "mastodon: url must be "
-		    "the instance's address alone, e.g. https://example.social");
+		    "the instance's address alone, e.g. "
+		    "https://example.social");
 	if (!https && !mastodon_loopback(url + skip, hlen))
 		return conn_fail(e, CONN_ERR_CONFIG, "mastodon: url must be "
 		    "https:// (http:// is for 127.0.0.1 and localhost only)");
@@ -545,9 +547,9 @@ mastodon_json(const struct conn_response *r, int array, const char *what,
 	    &je)) == NULL) {
 		title = htmltext_title(r->body, r->body_len, 80);
 		if (title != NULL || r->body[strspn(r->body, " \t\r\n")] == '<')
-			conn_fail(e, CONN_ERR_MALFORMED, "HTTP %ld: got an HTML "
-			    "page (\"%s\") for %s", r->status, title != NULL ?
-			    title : "", what);
+			conn_fail(e, CONN_ERR_MALFORMED, "HTTP %ld: got an "
+			    "HTML page (\"%s\") for %s", r->status,
+			    title != NULL ? title : "", what);
 		else
 			conn_fail(e, CONN_ERR_MALFORMED, "HTTP %ld: %s is not "
 			    "JSON: line %d: %.80s", r->status, what, je.line,
@@ -861,8 +863,8 @@ mastodon_link_prev(const struct mastodon_conf *c,
 			return;
 		p = gt + strcspn(gt, ",");
 		q = strstr(gt, "rel=");
-		if (q == NULL || q > p || (strncmp(q, "rel=\"prev\"", 10) != 0 &&
-		    strncmp(q, "rel=prev", 8) != 0))
+		if (q == NULL || q > p || (strncmp(q, "rel=\"prev\"",
+		    10) != 0 && strncmp(q, "rel=prev", 8) != 0))
 			continue;
 		if ((size_t)(gt - lt - 1) <= nb || strncasecmp(lt + 1, c->base,
 		    nb) != 0 || strncmp(lt + 1 + nb, MASTODON_NOTIFICATIONS "?",
