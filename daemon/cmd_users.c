@@ -318,8 +318,8 @@ cmd_users_set(struct heard *h, int argc, char **argv)
 	int i, rc;
 
 	if (argc < 3 || argv[1][0] == '-')
-		return cmd_fail("usage: heard users set EMAIL [--name NAME] "
-		    "[--role ROLE] [--disable|--enable]");
+		return cmd_fail("users set: nothing to change: heard users set "
+		    "EMAIL [--name NAME] [--role ROLE] [--disable|--enable]");
 	for (i = 2; i < argc; i++)
 		if (cmd_users_set_opt(argc, argv, &i, &c) != 0)
 			return 1;

@@ -134,6 +134,7 @@ class UsersTest(unittest.TestCase):
                      want="last enabled admin")
         self.refused("users", "set", "a@nhs.net", "--name", "a\tb",
                      want="control character")
+        self.refused("users", "set", "a@nhs.net", want="nothing to change")
         self.assertEqual(self.sql("SELECT count(*) FROM users"), [(1,)])
 
     def test_passwords(self):
