@@ -320,9 +320,11 @@ test_mail_content(void **state)
 	    id);
 	assert_string_equal(v, want);
 	free(v);
-	v = qs(f->s, "SELECT subject FROM mails WHERE id = %lld", id);
+	v = qs(f->s, "SELECT reference FROM threads");
 	snprintf(want, sizeof(want), "[%s] New conversation at GUY'S AND ST "
-	    "THOMAS': Care Opinion", qs(f->s, "SELECT reference FROM threads"));
+	    "THOMAS': Care Opinion", v);
+	free(v);
+	v = qs(f->s, "SELECT subject FROM mails WHERE id = %lld", id);
 	assert_string_equal(v, want);
 	free(v);
 	v = header(body, "Reply-To");
