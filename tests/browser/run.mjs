@@ -92,6 +92,10 @@ async function until(fn, what, ms = WAIT) {
 	}
 }
 
+// Each role logs in through the form once; later cases reuse the
+// session cookie, since a log-in costs a deliberate scrypt.
+const sessions = new Map();
+
 class Run {
 	constructor(browser, stack, name, opts) {
 		this.browser = browser;
@@ -150,11 +154,18 @@ class Run {
 	async login(who) {
 		const u = this.info.users[who];
 		const p = this.page;
+		if (sessions.has(who)) {
+			await this.ctx.addCookies(sessions.get(who));
+			await p.goto(this.url('#/threads'));
+			await p.waitForSelector('#thread-list li.thread');
+			return u;
+		}
 		await p.goto(this.url('#/login'));
 		await p.fill('#login-form input[name=email]', u.email);
 		await p.fill('#login-form input[name=password]', u.password);
 		await p.click('#login-form button[type=submit]');
 		await p.waitForSelector('#thread-list li.thread');
+		sessions.set(who, await this.ctx.cookies());
 		return u;
 	}
 
@@ -385,6 +396,7 @@ test('hide', {}, async (r) => {
 	await p.selectOption('#filter-status', 'hidden');
 	await until(async () => (await r.threadIds()).includes(id),
 	    'the hidden filter to list it');
+	await r.openThread(id);
 	await p.click('#unhide');
 	await p.waitForFunction(() => !document.querySelector('.hidden-note')
 	    && document.querySelector('.thread-head .badge')?.textContent !==
@@ -495,6 +507,8 @@ async function main() {
 	let browser = null;
 	try {
 		await stack.start();
+		console.log('# heard is up after ' + ((Date.now() - started) /
+		    1000).toFixed(1) + ' s');
 		browser = await chromium.launch({
 		    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
 		    args: ['--headless=new', '--no-sandbox', '--disable-gpu',

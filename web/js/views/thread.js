@@ -54,6 +54,11 @@ async function load(c, markRead) {
 	if (c.gen !== gen)
 		return;
 	draw(c, t);
+	// A newly opened conversation takes the focus, so keyboard and
+	// screen-reader users start at its heading.
+	if (markRead)
+		c.pane.querySelector('#thread-subject')?.focus({
+		    preventScroll: true});
 	if (c.opts.onChange)
 		c.opts.onChange({...t, unread: 0});
 }
