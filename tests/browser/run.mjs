@@ -8,7 +8,7 @@
 // Needs HEARD_BIN (and HEARD_SOURCE_DIR) as the integration tests do.
 
 import {spawn} from 'node:child_process';
-import {mkdirSync} from 'node:fs';
+import {mkdirSync, readdirSync, rmSync} from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import {fileURLToPath} from 'node:url';
@@ -436,7 +436,7 @@ test('signup', {}, async (r) => {
 	await p.fill(feed + ' input[data-key="url"]', s.feed);
 	check(await p.isChecked(feed + ' input[name=channel]'),
 	    'typing the needed setting ticks the channel');
-	await p.fill('#lead-email', 'pals.kings@example.nhs.uk');
+	await p.fill('#lead-email', s.lead);
 	await p.click('#lead-add');
 	await p.click('#signup-confirm');
 	await p.waitForSelector('#signup-done');
@@ -452,6 +452,36 @@ test('signup', {}, async (r) => {
 	}, 'the first polled conversation in the new inbox');
 	await p.click('#thread-list li.thread a');
 	await p.waitForSelector('#thread-pane .thread-view');
+	await r.shot();
+});
+
+test('invite', {}, async (r) => {
+	const p = r.page;
+	const s = r.info.signup;
+	const got = await r.stack.ask('invite ' + s.lead);
+	check(got.link, 'the sign-up mailed the lead an invitation: ' +
+	    JSON.stringify(got));
+	check(got.link.startsWith(r.info.base + '/#/invite/'),
+	    'the invitation links to this inbox: ' + got.link);
+	await p.goto(got.link);
+	await p.waitForSelector('#invite-form');
+	await p.fill('#invite-form input[name=name]', 'Pat Pals');
+	await p.fill('#invite-form input[name=password]', 'a long new password 1');
+	await p.fill('#invite-form input[name=password2]', 'a long new password');
+	await p.click('#invite-form button[type=submit]');
+	check((await text(p, '#invite-form .status')).includes('differ'),
+	    'two different passwords are refused before sending');
+	await p.fill('#invite-form input[name=password2]',
+	    'a long new password 1');
+	await p.click('#invite-form button[type=submit]');
+	await p.waitForSelector('#thread-list li.thread');
+	check((await text(p, '#who-name')).includes('Pat Pals'),
+	    'the new lead is logged in under the name they chose');
+	const subjects = await p.$$eval('#thread-list .subject',
+	    (e) => e.map((x) => x.textContent));
+	check(subjects.length === 1 && subjects[0] === s.subject,
+	    'the new lead sees their organisation\'s conversation only: ' +
+	    subjects);
 	await r.shot();
 });
 
@@ -500,6 +530,9 @@ test('phone', {viewport: PHONE, mobile: true}, async (r) => {
 
 async function main() {
 	mkdirSync(SHOTS, {recursive: true});
+	for (const f of readdirSync(SHOTS))
+		if (f.endsWith('.png'))
+			rmSync(path.join(SHOTS, f));
 	const started = Date.now();
 	const stack = new Stack();
 	let failed = 0;

@@ -6,18 +6,21 @@ local fake channels: a feed with an ordinary post and a hostile one
 (script and onerror markup, a javascript: link), a Care Connect
 (Open311) server heard posts replies to, and a Care Opinion API whose
 replies become tasks. Everything is polled once, then `heard serve`
-runs on a free port of 127.0.0.1 with the shipped web/ as its web root.
+runs on a free port of 127.0.0.1 with the shipped web/ as its web root,
+mailing through a real SMTP server on 127.0.0.1 (smtp_sink.py).
 
 It prints one JSON line (base URL, accounts, thread ids, the sign-up
 feed) and then answers commands on stdin, one a line, with one JSON
 line each:
     open311_posts   the reply posts the fake Open311 server received
     log             the daemon's log so far
+    invite EMAIL    the invitation link mailed to EMAIL (waits for it)
 EOF at stdin (or SIGTERM) stops the daemon and removes everything.
 """
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +33,7 @@ from fake_care_opinion import FakeCareOpinion  # noqa: E402
 from fake_open311 import FakeOpen311  # noqa: E402
 from feedserver import FeedServer  # noqa: E402
 from harness import HEARD, SOURCE_DIR, Heard, wait_for  # noqa: E402
+from smtp_sink import SmtpSink  # noqa: E402
 from xml.sax.saxutils import escape  # noqa: E402
 
 PASSWORD = "browser-tests-are-long-enough-1"
@@ -70,8 +74,16 @@ class Stack:
         self.co = FakeCareOpinion(key=CO_KEY)
         web = os.path.join(SOURCE_DIR, "web")
         self.h = Heard()
-        self.h.write_config("[http]\nweb_root = %s\nbase_url = %s\n" %
-                            (web, self.h.url))
+        self.sink = SmtpSink(os.path.join(self.h.dir.name, "sink")).start()
+        secret = os.path.join(self.h.dir.name, "secret")
+        with open(os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600),
+                  "wb") as f:
+            f.write(os.urandom(32))
+        self.h.write_config(
+            "[http]\nweb_root = %s\nbase_url = %s\n"
+            "[mail]\nsmtp_url = %s\nfrom = heard <heard@example.nhs.uk>\n"
+            "reply_domain = reply.example.nhs.uk\nsecret_file = %s\n" %
+            (web, self.h.url, self.sink.url, secret))
         self.h.add_org()
 
     def users(self):
@@ -158,7 +170,23 @@ class Stack:
                 return False
         wait_for(up, 60, "heard serve to answer /healthz")
 
+    def invite(self, email):
+        """The #/invite/ link in the last mail to email."""
+        def find():
+            for env, msg in reversed(self.sink.messages()):
+                if email not in env["rcpt_tos"]:
+                    continue
+                body = msg.get_body(("plain", "html"))
+                m = re.search(r"https?://[^\s\"<>]*#/invite/[A-Za-z0-9_.~-]+",
+                              body.get_content() if body else "")
+                if m:
+                    return m.group(0)
+            return None
+        return {"link": wait_for(find, 30, "an invitation to " + email)}
+
     def command(self, line):
+        if line.startswith("invite "):
+            return self.invite(line[len("invite "):])
         if line == "open311_posts":
             with self.o311.lock:
                 return {"posts": [p["form"] for p in self.o311.posts]}
@@ -171,6 +199,7 @@ class Stack:
             self.h.stop()
         except Exception:
             pass
+        self.sink.stop()
         self.h.close()
         for s in (self.feeds, self.o311, self.co):
             s.close()
@@ -189,13 +218,18 @@ def main():
             "users": users,
             "threads": threads,
             "signup": {"org": "RJZ", "query": "king's college",
+                       "lead": "pals.kings@example.nhs.uk",
                        "feed": st.feeds.url("/rjz.rss"),
                        "subject": "Parking at Denmark Hill"},
         }), flush=True)
         for line in sys.stdin:
             line = line.strip()
             if line:
-                print(json.dumps(st.command(line)), flush=True)
+                try:
+                    answer = st.command(line)
+                except AssertionError as e:
+                    answer = {"error": str(e)}
+                print(json.dumps(answer), flush=True)
     finally:
         st.close()
 
