@@ -658,6 +658,67 @@ mail_part_text(GMimePart *p, struct mail_out *o)
 	g_object_unref(s);
 }
 
+static int
+mail_param_is(GMimePart *p, const char *name, const char *value)
+{
+	const char *v = g_mime_object_get_content_type_parameter(
+	    GMIME_OBJECT(p), name);
+
+	return v != NULL && strcasecmp(v, value) == 0;
+}
+
+/* The ">"s that start a flowed line; *body past them and any stuffing. */
+static size_t
+mail_flowed_depth(const char *line, const char **body)
+{
+	size_t d = 0;
+
+	while (line[d] == '>')
+		d++;
+	*body = line + d + (line[d] == ' ' ? 1 : 0);
+	return d;
+}
+
+/*
+ * format=flowed (RFC 3676): a line that ends in a space goes on in the
+ * next one of the same quote depth, so paragraphs come back whole
+ * instead of cut at the sender's 72 columns. "-- " stays a line of its
+ * own; with delsp=yes the space at the join was added by the sender
+ * and goes.
+ */
+static char *
+mail_unflow(const char *text, int delsp)
+{
+	struct mail_out o = { NULL, 0, 0 };
+	const char *line = text, *end, *body, *next;
+	size_t depth, n;
+	int soft = 0;
+
+	mail_out_put(&o, "", 0);
+	while (*line != '\0') {
+		end = strchr(line, '\n');
+		n = end != NULL ? (size_t)(end - line) : strlen(line);
+		depth = mail_flowed_depth(line, &body);
+		if (!soft && depth > 0) {
+			mail_out_put(&o, line, depth);
+			mail_out_put(&o, " ", 1);
+		}
+		n -= (size_t)(body - line);
+		soft = n > 0 && body[n - 1] == ' ' && !(n == 3 &&
+		    strncmp(body, "-- ", 3) == 0) && end != NULL;
+		if (soft)
+			soft = end[1] != '\0' &&
+			    mail_flowed_depth(end + 1, &next) == depth;
+		mail_out_put(&o, body, soft && delsp ? n - 1 : n);
+		if (!soft && end != NULL)
+			mail_out_put(&o, "\n", 1);
+		if (end == NULL)
+			break;
+		line = end + 1;
+	}
+	return o.s;
+}
+
 /* Elements below this depth are left alone (libxml2 stops sooner). */
 #define MAIL_MAX_HTML_DEPTH	256
 
@@ -726,6 +787,12 @@ mail_body(struct mail_msg *m, GMimeMessage *msg)
 		mail_part_text(b.html, &o);
 	clean = mail_clean(o.s != NULL ? o.s : "", o.len);
 	free(o.s);
+	if (b.plain != NULL && mail_param_is(b.plain, "format", "flowed")) {
+		o.s = mail_unflow(clean, mail_param_is(b.plain, "delsp",
+		    "yes"));
+		free(clean);
+		clean = o.s;
+	}
 	if (b.plain == NULL && b.html != NULL) {
 		m->text = mail_html_text(clean, strlen(clean));
 		m->text_from_html = 1;

@@ -50,6 +50,19 @@ static const struct parse_case body_cases[] = {
 	    " column limit; caf=C3=A9 =3D ok.=20\nNext line.\n",
 	    "A long line that the mailer wrapped, softly, at the column "
 	    "limit; caf\xc3\xa9 = ok. \nNext line.\n", 0, MAIL_AUTO_NONE },
+	{ "format=flowed paragraphs rejoined", HDR "Content-Type: text/plain;"
+	    " charset=utf-8; format=flowed\n\nWe have spoken to the ward "
+	    "\nand the matron will \ncall you.\n\n From the stuffed line.\n"
+	    "-- \nJo\n> quoted and \n> wrapped\n>> deeper \n> not joined\n",
+	    "We have spoken to the ward and the matron will call you.\n\n"
+	    "From the stuffed line.\n-- \nJo\n> quoted and wrapped\n"
+	    ">> deeper \n> not joined\n", 0, MAIL_AUTO_NONE },
+	{ "format=flowed delsp=yes", HDR "Content-Type: text/plain; "
+	    "format=flowed; delsp=yes\n\nKeep\xc2\xa0no \nspaces.\n",
+	    "Keep\xc2\xa0nospaces.\n", 0, MAIL_AUTO_NONE },
+	{ "not flowed: trailing spaces stay lines", HDR "Content-Type: "
+	    "text/plain\n\nline one \nline two\n", "line one \nline two\n",
+	    0, MAIL_AUTO_NONE },
 	{ "bad utf-8 replaced", HDR "Content-Type: text/plain; "
 	    "charset=utf-8\n\nbad \xff\xfe here \xc3\n",
 	    "bad \xef\xbf\xbd\xef\xbf\xbd here \xef\xbf\xbd\n", 0,
