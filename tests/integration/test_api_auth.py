@@ -403,6 +403,28 @@ class ApiAuthTest(unittest.TestCase):
         self.c.get("/api/v1/me")
         self.h.wait_log("http: 127.0.0.1 GET /api/v1/me 401")
 
+    def test_sigterm_closes_the_server(self):
+        self.assertEqual(self.h.stop(), 0)
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", self.h.http_port), 2)
+        # A command other than serve never listens.
+        self.h.run("sources", "list")
+        self.assertIn("heard: stopped", self.h.log_text())
+
+
+class SecureCookieTest(unittest.TestCase):
+    def test_cookie_secure_marks_the_cookie(self):
+        h = Heard("[http]\ncookie_secure = yes\nsession_ttl = 2h\n")
+        try:
+            add_user(h, "admin@trust.nhs.uk", "admin")
+            start(h)
+            st, hd, _ = ApiClient(h.url).login("admin@trust.nhs.uk", PW)
+            attrs = [a.strip() for a in hd["Set-Cookie"].split(";")]
+            self.assertIn("Secure", attrs)
+            self.assertIn("Max-Age=7200", attrs)
+        finally:
+            h.close()
+
 
 class MetricsTest(unittest.TestCase):
     def setUp(self):
