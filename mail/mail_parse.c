@@ -398,7 +398,8 @@ mail_is_daemon(const char *addr)
 		return 0;
 	n = strcspn(addr, "@");
 	for (i = 0; i < sizeof(daemons) / sizeof(daemons[0]); i++)
-		if (n == strlen(daemons[i]) && strncmp(addr, daemons[i], n) == 0)
+		if (n == strlen(daemons[i]) &&
+		    strncmp(addr, daemons[i], n) == 0)
 			return 1;
 	return 0;
 }
@@ -812,7 +813,8 @@ mail_has_headers(GMimeMessage *msg)
 	size_t i;
 
 	for (i = 0; i < sizeof(any) / sizeof(any[0]); i++)
-		if (g_mime_object_get_header(GMIME_OBJECT(msg), any[i]) != NULL)
+		if (g_mime_object_get_header(GMIME_OBJECT(msg),
+		    any[i]) != NULL)
 			return 1;
 	return 0;
 }

@@ -49,7 +49,7 @@ struct rs_pattern {
 };
 
 #define RS_NEED_DATE	0x1	/* a year, a time or an address in the line */
-#define RS_LOOSE	0x2	/* no fixed first word: may take a line above */
+#define RS_LOOSE	0x2	/* no fixed first word: may take the line above */
 
 /*
  * Reply headers that open quoted mail: "On <date>, <who> wrote:" in the
@@ -818,12 +818,14 @@ rs_split(struct rs *r, const char *text)
 
 	if (len > REPLY_STRIP_MAX) {
 		len = REPLY_STRIP_MAX;
-		while (len > 0 && text[len - 1] != '\n' && text[len - 1] != '\r')
+		while (len > 0 && text[len - 1] != '\n' &&
+		    text[len - 1] != '\r')
 			len--;
 		/* One endless line: cut it, on a character boundary. */
-		for (len = len > 0 ? len : REPLY_STRIP_MAX;
-		    len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80; len--)
-			;
+		if (len == 0)
+			len = REPLY_STRIP_MAX;
+		while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+			len--;
 	}
 	r->buf = xmalloc(len + 1);
 	for (i = 0; i < len; i++) {

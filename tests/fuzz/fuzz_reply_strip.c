@@ -39,18 +39,18 @@ static void
 fuzz_subsequence(const char *in, const char *out)
 {
 	const char *ie, *oe;
-	size_t ol;
+	size_t ol, il;
 
 	while (*out != '\0') {
 		oe = strchr(out, '\n');
 		ol = oe != NULL ? (size_t)(oe - out) : strlen(out);
 		for (;;) {
-			fuzz_check(*in != '\0' || ol == 0, "line not in input");
+			fuzz_check(*in != '\0' || ol == 0, "stray line");
 			ie = strchr(in, '\n');
-			if ((ie != NULL ? (size_t)(ie - in) : strlen(in)) == ol &&
-			    memcmp(in, out, ol) == 0)
+			il = ie != NULL ? (size_t)(ie - in) : strlen(in);
+			if (il == ol && memcmp(in, out, ol) == 0)
 				break;
-			fuzz_check(ie != NULL, "line not in input");
+			fuzz_check(ie != NULL, "stray line");
 			in = ie + 1;
 		}
 		in = ie != NULL ? ie + 1 : in + strlen(in);

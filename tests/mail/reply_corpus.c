@@ -298,7 +298,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	c.dir = argv[1];
-	corpus_set(&c, "email_reply_parser", "", "expected-visible", ".txt", 0);
+	corpus_set(&c, "email_reply_parser", "", "expected-visible", ".txt",
+	    0);
 	corpus_set(&c, "email_reply_trimmer", "input", "expected-trimmed",
 	    ".txt", 0);
 	corpus_set(&c, "discourse", "", "expected", ".eml", 1);

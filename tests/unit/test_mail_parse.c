@@ -396,8 +396,8 @@ test_bounds(void **state)
 	/* A 200 kB subject, folded, and 300 recipients. */
 	n += (size_t)sprintf(raw + n, "From: jo@trust.nhs.uk\nSubject: ");
 	for (i = 0; i < 4000; i++)
-		n += (size_t)sprintf(raw + n, "forty-nine bytes of a very long "
-		    "subject header\n ");
+		n += (size_t)sprintf(raw + n, "forty-nine bytes of a very "
+		    "long subject header\n ");
 	n += (size_t)sprintf(raw + n, "end\nTo: ");
 	for (i = 0; i < 300; i++)
 		n += (size_t)sprintf(raw + n, "%sstaff%zu@trust.nhs.uk",
