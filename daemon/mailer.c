@@ -17,13 +17,13 @@
 #include <ev.h>
 
 #include "connector.h"
-#include "fetch.h"
 #include "heard.h"
 #include "log.h"
 #include "mail_compose.h"
 #include "mails.h"
 #include "notify.h"
 #include "registry.h"
+#include "smtp_pool.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -36,10 +36,7 @@
 struct mailer_job {
 	LIST_ENTRY(mailer_job)	 entry;
 	struct mailer		*m;	/* borrowed */
-	struct mails_out	 mail;	/* owned */
-	size_t			 off;	/* bytes handed to curl */
-	CURL			*easy;	/* owned */
-	struct curl_slist	*rcpt;	/* owned */
+	struct mails_out	 mail;	/* owned; its body lent to the pool */
 };
 
 struct mailer {
@@ -48,6 +45,7 @@ struct mailer {
 	int			 busy;
 	ev_timer		 tick;	/* every MAILER_TICK */
 	ev_timer		 soon;	/* a wake-up, on the loop */
+	struct smtp_pool	*pool;	/* owned; made at start */
 	int			 running;
 	char			*password;	/* owned or NULL */
 	char			 envelope[260];	/* MAIL FROM, <> */
@@ -176,9 +174,6 @@ mailer_new(struct heard *h, char *err, size_t errlen)
 static void
 mailer_job_free(struct mailer_job *job)
 {
-	if (job->easy != NULL)
-		curl_easy_cleanup(job->easy);
-	curl_slist_free_all(job->rcpt);
 	mails_out_free(&job->mail);
 	free(job);
 }
@@ -192,29 +187,16 @@ mailer_free(struct mailer *m)
 		return;
 	ev_timer_stop(m->h->loop, &m->tick);
 	ev_timer_stop(m->h->loop, &m->soon);
+	/* First the workers: they may still be reading the jobs' bodies. */
+	smtp_pool_free(m->pool);
 	while ((job = LIST_FIRST(&m->jobs)) != NULL) {
 		LIST_REMOVE(job, entry);
-		fetch_easy_remove(m->h->fetch, job->easy);
 		mailer_job_free(job);
 	}
 	if (m->password != NULL)
 		explicit_bzero(m->password, strlen(m->password));
 	free(m->password);
 	free(m);
-}
-
-/* curl reads the stored message from here; dot-stuffing is curl's. */
-static size_t
-mailer_read(char *out, size_t size, size_t n, void *arg)
-{
-	struct mailer_job *job = arg;
-	size_t left = job->mail.len - job->off, want = size * n;
-
-	if (want > left)
-		want = left;
-	memcpy(out, job->mail.body + job->off, want);
-	job->off += want;
-	return want;
 }
 
 /* STARTTLS required when asked (smtps:// is TLS from the start). */
@@ -227,39 +209,32 @@ mailer_tls(const struct config *cfg)
 	return (long)CURLUSESSL_TRY;
 }
 
-static int
-mailer_easy(struct mailer *m, struct mailer_job *job)
+static char *
+mailer_dup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* The send, with copies of today's settings: a reload may free them. */
+static struct smtp_send *
+mailer_send_new(struct mailer *m, struct mailer_job *job)
 {
 	const struct config *cfg = &m->h->cfg;
-	char rcpt[320];
-	CURL *e;
-	int rc = 0;
+	struct smtp_send *s = xcalloc(1, sizeof(*s));
 
-	if ((e = job->easy = curl_easy_init()) == NULL)
-		return -1;
-	snprintf(rcpt, sizeof(rcpt), "<%s>", job->mail.rcpt);
-	job->rcpt = curl_slist_append(NULL, rcpt);
-	rc |= curl_easy_setopt(e, CURLOPT_URL, cfg->smtp_url);
-	rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	rc |= curl_easy_setopt(e, CURLOPT_MAIL_FROM, m->envelope);
-	rc |= curl_easy_setopt(e, CURLOPT_MAIL_RCPT, job->rcpt);
-	rc |= curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-	rc |= curl_easy_setopt(e, CURLOPT_READFUNCTION, mailer_read);
-	rc |= curl_easy_setopt(e, CURLOPT_READDATA, job);
-	rc |= curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
-	    (curl_off_t)job->mail.len);
-	rc |= curl_easy_setopt(e, CURLOPT_USE_SSL, mailer_tls(cfg));
-	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, cfg->connect_timeout);
-	rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT, cfg->timeout);
-	if (cfg->ca_file != NULL)
-		rc |= curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_file);
-	if (cfg->smtp_user != NULL) {
-		rc |= curl_easy_setopt(e, CURLOPT_USERNAME, cfg->smtp_user);
-		rc |= curl_easy_setopt(e, CURLOPT_PASSWORD, m->password != NULL ?
-		    m->password : "");
-	}
-	return rc == CURLE_OK ? 0 : -1;
+	s->url = xstrdup(cfg->smtp_url);
+	s->user = mailer_dup(cfg->smtp_user);
+	s->password = mailer_dup(m->password);
+	s->ca_file = mailer_dup(cfg->ca_file);
+	s->mail_from = xstrdup(m->envelope);
+	s->rcpt = xasprintf("<%s>", job->mail.rcpt);
+	s->body = job->mail.body;
+	s->len = job->mail.len;
+	s->use_ssl = mailer_tls(cfg);
+	s->connect_timeout = cfg->connect_timeout;
+	s->timeout = cfg->timeout;
+	s->arg = job;
+	return s;
 }
 
 /* The wait before the next try after attempts sends have failed. */
@@ -343,15 +318,16 @@ mailer_server_state(struct mailer *m, int code, long smtp)
 static void	mailer_drain(struct mailer *);
 
 static void
-mailer_done(void *arg, int code, const char *error)
+mailer_done(void *arg, struct smtp_send *s)
 {
-	struct mailer_job *job = arg;
-	struct mailer *m = job->m;
-	long smtp = 0;
+	struct mailer *m = arg;
+	struct mailer_job *job = s->arg;
+	int code = s->code;
+	long smtp = s->smtp;
+	const char *error = s->error;
 
 	LIST_REMOVE(job, entry);
 	m->busy--;
-	curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &smtp);
 	mailer_server_state(m, code, smtp);
 	if (code == CURLE_OK) {
 		mailer_record(job, mails_sent(m->h->store, job->mail.id,
@@ -360,6 +336,7 @@ mailer_done(void *arg, int code, const char *error)
 		    job->mail.kind, job->mail.rcpt);
 	} else
 		mailer_failed(job, smtp, error);
+	smtp_send_free(s);
 	mailer_job_free(job);
 	if (m->running)
 		mailer_drain(m);
@@ -373,15 +350,9 @@ mailer_send(struct mailer *m, struct mails_out *mail)
 	job->m = m;
 	job->mail = *mail;
 	memset(mail, 0, sizeof(*mail));
-	if (mailer_easy(m, job) == -1 ||
-	    fetch_easy_add(m->h->fetch, job->easy, mailer_done, job) == -1) {
-		log_warnx("mail %lld to %s: curl refused the transfer",
-		    (long long)job->mail.id, job->mail.rcpt);
-		mailer_job_free(job);
-		return;
-	}
 	LIST_INSERT_HEAD(&m->jobs, job, entry);
 	m->busy++;
+	smtp_pool_send(m->pool, mailer_send_new(m, job));
 }
 
 /* Starts sends of due mails while there is room. */
@@ -457,6 +428,11 @@ mailer_start(struct mailer *m)
 	if ((queued = mails_queued(m->h->store)) == -1) {
 		log_warnx("mailer: cannot read the mail queue: %s",
 		    store_errmsg(m->h->store));
+		return -1;
+	}
+	if (m->pool == NULL && (m->pool = smtp_pool_new(m->h->loop,
+	    MAILER_MAX_BUSY, mailer_done, m)) == NULL) {
+		log_warnx("mailer: cannot start its threads");
 		return -1;
 	}
 	m->running = 1;

@@ -194,6 +194,34 @@ class NotifyTest(NotifyBase):
                                  "WHERE state <> 'mailed'")[0][0], 0)
         self.assertEqual(self.h.stop(), 0)
 
+    def test_sigterm_lets_a_send_in_flight_finish(self):
+        self.feed([story(1)])
+        self.sink.hold()
+        self.h.start()
+        wait_for(self.sink.holding.is_set, what="the sink holding a mail")
+        self.h.daemon.send_signal(signal.SIGTERM)
+        self.h.wait_log("stopping")
+        self.sink.release()
+        self.assertEqual(self.h.stop(), 0)
+        self.assertEqual(self.db("SELECT status FROM mails"), [("sent",)])
+        self.assertNotIn("still sending", self.h.log_text())
+
+    def test_a_source_paused_on_auth_tells_the_admins_once(self):
+        self.h.run("users", "add", "admin@trust.nhs.uk", "--role", "admin")
+        self.feed([story(1)])
+        self.srv.fault("/rj1.rss", kind="status", status=401)
+        self.h.start()
+        env, msg = self.sink.wait_for(1)[0]
+        self.assertEqual(env["rcpt_tos"], ["admin@trust.nhs.uk"])
+        self.assertRegex(msg["Subject"],
+                         r"^\[heard\] source %d \(RJ1 rss\) is paused$"
+                         % self.sid)
+        self.assertIn("auth: HTTP 401", msg.get_content())
+        self.all_sent()
+        self.assertEqual(self.h.stop(), 0)
+        self.assertEqual(len(self.sink.messages()), 1)
+        self.assertEqual(self.db("SELECT count(*) FROM mails")[0][0], 1)
+
     def test_refused_recipient_is_retried_later_and_logged(self):
         self.feed([story(1)])
         self.sink.reject(550, "5.1.1 mailbox unavailable")
