@@ -488,6 +488,8 @@ mail_iconv(iconv_t cd, const char *in, size_t len, struct mail_out *o)
 		mail_out_put(o, chunk, (size_t)(op - chunk));
 		if (r != (size_t)-1 || errno == E2BIG)
 			continue;
+		if (il == 0)
+			break;
 		/* EILSEQ or EINVAL (cut short): skip a byte, mark it. */
 		mail_out_put(o, "\xef\xbf\xbd", 3);
 		ip++;
@@ -529,6 +531,8 @@ mail_to_utf8(const char *in, size_t len, const char *charset,
 	static const char *const utf8[] = { "utf-8", "utf8" };
 	iconv_t cd = (iconv_t)-1;
 
+	if (len == 0)
+		return;
 	if (charset != NULL && mail_charset_is(charset, utf8, 2)) {
 		mail_out_put(o, in, len);
 		return;
