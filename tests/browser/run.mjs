@@ -332,12 +332,40 @@ test('status', {}, async (r) => {
 	await p.waitForFunction((n) => document.querySelector(
 	    '#thread-list li.thread[data-id="' + n + '"] .badge')
 	    ?.textContent === 'In progress', id);
-	await p.selectOption('#filter-status', 'in_progress');
+	// severity, assignee and tags, each saved and shown
+	await p.selectOption('#set-severity', 'high');
+	await p.click('#set-severity + button');
+	await p.waitForFunction(() => [...document.querySelectorAll(
+	    '.thread-head .badge')].some((b) => b.textContent === 'High'));
+	await p.selectOption('#set-assignee', {label: 'Lee Lead'});
+	await p.click('#set-assignee + button');
+	await p.waitForFunction(() => document.querySelector('.thread-head')
+	    ?.textContent.includes('Assigned to Lee Lead'));
+	await p.fill('#set-tags', 'nursing, praise');
+	await p.click('#set-tags + button');
+	await p.waitForFunction(() => [...document.querySelectorAll(
+	    '.thread-head .tags li')].map((l) => l.textContent).join() ===
+	    'nursing,praise');
+	await r.shot();
+	// and the filters find it by each
+	for (const [sel, how] of [['#filter-status', 'in_progress'],
+	    ['#filter-severity', 'high']]) {
+		await p.goto(r.url('#/threads'));
+		await p.waitForSelector('#thread-list li.thread');
+		await p.selectOption(sel, how);
+		await until(async () => {
+			const ids = await r.threadIds();
+			return ids.length === 1 && ids[0] === id;
+		}, sel + '=' + how + ' to list it alone');
+	}
+	await p.goto(r.url('#/threads'));
+	await p.waitForSelector('#thread-list li.thread');
+	await p.check('#filter-assigned');
 	await until(async () => {
 		const ids = await r.threadIds();
 		return ids.length === 1 && ids[0] === id;
-	}, 'the status filter to list it alone');
-	await r.shot();
+	}, '"Assigned to me" to list it alone');
+	await r.shot('filtered');
 });
 
 test('hostile', {}, async (r) => {

@@ -162,12 +162,12 @@ function manage(c, t) {
 	    [['', 'Nobody']], t.assignee ? t.assignee.id : '');
 	const tags = el('input', {type: 'text', name: 'tags', id: 'set-tags',
 	    value: (t.tags || []).join(', ')});
-	fillAssignees(who, t);
+	fillAssignees(who, t, c.opts.me);
 
 	const row = (label, control, text, fn) => {
 		const b = el('button', {type: 'button'}, text);
 		b.addEventListener('click', () => act(c, 'manage', b, fn,
-		    label + ' saved.'));
+		    label.replace(/ \(.*\)$/, '') + ' saved.'));
 		return el('div', {className: 'field inline-field'},
 		    el('label', {htmlFor: control.id}, label),
 		    el('div', {className: 'inline'}, control, b));
@@ -216,12 +216,16 @@ function hideForm(c, t) {
 	return form;
 }
 
-async function fillAssignees(sel, t) {
+// The people a conversation can be assigned to: GET /users (an admin
+// gets everyone with their organisations; a lead the users of their own
+// organisations, without them), less reviewers, who cannot act on it.
+async function fillAssignees(sel, t, me) {
+	const uid = me ? me.id : 0;
 	try {
-		if (usersCache === null)
-			usersCache = (await api.get('/users')).items || [];
+		if (usersCache === null || usersCache.uid !== uid)
+			usersCache = {uid, list: (await api.get('/users')).items ||
+			    []};
 	} catch (e) {
-		// a lead may not list users; "Nobody" and the current one stay
 		usersCache = null;
 		if (t.assignee)
 			sel.append(el('option', {value: t.assignee.id,
@@ -229,11 +233,11 @@ async function fillAssignees(sel, t) {
 		return;
 	}
 	const code = t.org && t.org.code;
-	const orgCodes = (u) => (u.orgs || []).map((o) =>
-	    typeof o === 'string' ? o : o.code);
-	const people = usersCache.filter((u) => !u.disabled &&
-	    (u.role === 'admin' || orgCodes(u).includes(code) ||
-	    (t.assignee && u.id === t.assignee.id)) && u.role !== 'reviewer');
+	const inOrg = (u) => !u.orgs || u.role === 'admin' || u.orgs.some(
+	    (o) => (typeof o === 'string' ? o : o.code) === code);
+	const people = usersCache.list.filter((u) => (!u.disabled &&
+	    u.role !== 'reviewer' && inOrg(u)) ||
+	    (t.assignee && u.id === t.assignee.id));
 	for (const u of people)
 		sel.append(el('option', {value: u.id, selected: t.assignee &&
 		    t.assignee.id === u.id}, u.name || u.email));
