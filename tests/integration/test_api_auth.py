@@ -71,6 +71,18 @@ def healthy(h):
         return False
 
 
+def stop_clean(test, h):
+    """SIGTERM, then: a clean exit (under ASan, no leak at exit) and no
+    sanitizer report in the daemon's log."""
+    if h.daemon is not None:
+        rc = h.stop()
+        log = h.log_text()
+        test.assertEqual(rc, 0, log[-2000:])
+        test.assertNotIn("Sanitizer", log)
+        test.assertNotIn("runtime error", log)
+    h.close()
+
+
 def db_rows(h, sql, *args):
     with sqlite3.connect(h.db) as db:
         return db.execute(sql, args).fetchall()
@@ -113,7 +125,7 @@ class ApiAuthTest(unittest.TestCase):
         self.c = ApiClient(self.h.url)
 
     def tearDown(self):
-        self.h.close()
+        stop_clean(self, self.h)
 
     def test_login_me_logout_and_cookie(self):
         st, hd, body = self.c.login("Lead@Trust.nhs.uk", PW)
@@ -433,7 +445,7 @@ class MetricsTest(unittest.TestCase):
         self.h.add_org()
 
     def tearDown(self):
-        self.h.close()
+        stop_clean(self, self.h)
         self.srv.close()
 
     def metrics(self):
@@ -578,15 +590,17 @@ class ListenTest(unittest.TestCase):
             h.start()
 
             def up():
+                c = http.client.HTTPConnection("::1", port, timeout=5)
                 try:
-                    c = http.client.HTTPConnection("::1", port, timeout=5)
                     c.request("GET", "/healthz")
                     return c.getresponse().status == 200
                 except OSError:
                     return False
+                finally:
+                    c.close()
             wait_for(up, 20, "the server on [::1]")
         finally:
-            h.close()
+            stop_clean(self, h)
 
 
 class OpenApiTest(unittest.TestCase):
