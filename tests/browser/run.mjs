@@ -513,6 +513,23 @@ test('invite', {}, async (r) => {
 	await r.shot();
 });
 
+test('more', {}, async (r) => {
+	const p = r.page;
+	const m = r.info.many;
+	await r.login('admin');
+	await p.goto(r.url('#/threads?org=' + m.org));
+	await until(async () => (await r.threadIds()).length === 50,
+	    'the first page of 50');
+	check(await p.isVisible('button.more'), '"Load more" is offered');
+	await p.click('button.more');
+	await until(async () => (await r.threadIds()).length === m.count,
+	    'all ' + m.count + ' after "Load more"');
+	const ids = await r.threadIds();
+	check(new Set(ids).size === ids.length, 'no conversation twice');
+	check(await p.isHidden('button.more'), 'nothing more to load');
+	await r.shot();
+});
+
 test('sources', {}, async (r) => {
 	const p = r.page;
 	await r.login('admin');
@@ -520,7 +537,7 @@ test('sources', {}, async (r) => {
 	await p.waitForSelector('#source-list li.source');
 	const cards = await p.$$eval('#source-list li.source', (lis) =>
 	    lis.map((li) => li.textContent));
-	check(cards.length >= 3, 'every source is listed');
+	check(cards.length >= 4, 'every source is listed');
 	check(cards.every((c) => c.includes('Last success') &&
 	    c.includes('Next poll')), 'each shows its health');
 	await r.shot();

@@ -37,6 +37,7 @@ from smtp_sink import SmtpSink  # noqa: E402
 from xml.sax.saxutils import escape  # noqa: E402
 
 PASSWORD = "browser-tests-are-long-enough-1"
+MANY = 55
 O311_KEY = "browser-open311-key"
 CO_KEY = "browser-care-opinion-key"
 USERS = {
@@ -115,6 +116,13 @@ class Stack:
              "https://example.org/stories/parking", "Wed, 18 Nov 2026 "
              "09:00:00 +0000"),
         ]))
+        # Enough for more than one page of the inbox (50 a page).
+        self.feeds.put("/ryj.rss", feed("Imperial patient stories", [
+            ("ryj-%02d" % n, "Outpatients visit %02d" % n,
+             "<p>Visit number %d went well.</p>" % n,
+             "https://example.org/stories/ryj-%d" % n,
+             "Sun, %02d Nov 2026 %02d:00:00 +0000" % (1 + n // 24, n % 24))
+            for n in range(MANY)]))
         self.o311.add_request(880001, "2026-11-18T10:00:00Z",
                               service_name="Waiting times",
                               description="Waited four hours for a "
@@ -124,6 +132,7 @@ class Stack:
         self.co.add_story("Lost appointment letter",
                           "Nobody could tell me when my scan was.", [guys])
         self.h.add_source("RJ1", "rss", url=self.feeds.url("/rj1.rss"))
+        self.h.add_source("RYJ", "rss", url=self.feeds.url("/ryj.rss"))
         self.h.add_source("RJ1", "care-connect", endpoint=self.o311.endpoint,
                           api_key=O311_KEY)
         self.h.add_source("RJ1", "care-opinion", url=self.co.base,
@@ -217,6 +226,7 @@ def main():
             "base": st.h.url,
             "users": users,
             "threads": threads,
+            "many": {"org": "RYJ", "count": MANY},
             "signup": {"org": "RJZ", "query": "king's college",
                        "lead": "pals.kings@example.nhs.uk",
                        "feed": st.feeds.url("/rjz.rss"),
