@@ -119,6 +119,14 @@ serve_keep(struct heard *h, struct config *next)
 		    "the next start");
 	free(next->db_path);
 	next->db_path = xstrdup(now);
+	/* So do the HTTP server's socket and web root. */
+	if (next->listen != NULL && h->cfg.listen != NULL &&
+	    strcmp(next->listen, h->cfg.listen) != 0) {
+		log_warnx("heard: http.listen changed; it takes effect at "
+		    "the next start");
+		free(next->listen);
+		next->listen = xstrdup(h->cfg.listen);
+	}
 	if (h->demo)
 		next->allow_file_urls = 1;
 }
