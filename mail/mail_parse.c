@@ -455,14 +455,14 @@ mail_auto_kind(const struct mail_msg *m, GMimeMessage *msg)
 	return MAIL_AUTO_NONE;
 }
 
-struct mail_out {
+struct mail_grow {
 	char	*s;
 	size_t	 len;
 	size_t	 cap;
 };
 
 static void
-mail_out_put(struct mail_out *o, const char *p, size_t n)
+mail_grow_put(struct mail_grow *o, const char *p, size_t n)
 {
 	if (o->len + n + 1 > o->cap) {
 		o->cap = (o->len + n + 1) * 2;
@@ -476,7 +476,7 @@ mail_out_put(struct mail_out *o, const char *p, size_t n)
 
 /* U+FFFD for every byte the charset does not define: never give up. */
 static void
-mail_iconv(iconv_t cd, const char *in, size_t len, struct mail_out *o)
+mail_iconv(iconv_t cd, const char *in, size_t len, struct mail_grow *o)
 {
 	char chunk[4096], *ip = (char *)in, *op;
 	size_t il = len, ol, r;
@@ -485,13 +485,13 @@ mail_iconv(iconv_t cd, const char *in, size_t len, struct mail_out *o)
 		op = chunk;
 		ol = sizeof(chunk);
 		r = iconv(cd, &ip, &il, &op, &ol);
-		mail_out_put(o, chunk, (size_t)(op - chunk));
+		mail_grow_put(o, chunk, (size_t)(op - chunk));
 		if (r != (size_t)-1 || errno == E2BIG)
 			continue;
 		if (il == 0)
 			break;
 		/* EILSEQ or EINVAL (cut short): skip a byte, mark it. */
-		mail_out_put(o, "\xef\xbf\xbd", 3);
+		mail_grow_put(o, "\xef\xbf\xbd", 3);
 		ip++;
 		il--;
 		iconv(cd, NULL, NULL, NULL, NULL);
@@ -499,7 +499,7 @@ mail_iconv(iconv_t cd, const char *in, size_t len, struct mail_out *o)
 	op = chunk;
 	ol = sizeof(chunk);
 	iconv(cd, NULL, NULL, &op, &ol);
-	mail_out_put(o, chunk, (size_t)(op - chunk));
+	mail_grow_put(o, chunk, (size_t)(op - chunk));
 }
 
 static int
@@ -523,7 +523,7 @@ mail_charset_is(const char *cs, const char *const *names, size_t n)
  */
 static void
 mail_to_utf8(const char *in, size_t len, const char *charset,
-    struct mail_out *o)
+    struct mail_grow *o)
 {
 	static const char *const ascii[] = {
 		"us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us",
@@ -534,7 +534,7 @@ mail_to_utf8(const char *in, size_t len, const char *charset,
 	if (len == 0)
 		return;
 	if (charset != NULL && mail_charset_is(charset, utf8, 2)) {
-		mail_out_put(o, in, len);
+		mail_grow_put(o, in, len);
 		return;
 	}
 	if (charset != NULL && !mail_charset_is(charset, ascii, 4))
@@ -542,7 +542,7 @@ mail_to_utf8(const char *in, size_t len, const char *charset,
 	if (cd == (iconv_t)-1 && !g_utf8_validate(in, (gssize)len, NULL))
 		cd = g_mime_iconv_open("UTF-8", "windows-1252");
 	if (cd == (iconv_t)-1) {
-		mail_out_put(o, in, len);
+		mail_grow_put(o, in, len);
 		return;
 	}
 	mail_iconv(cd, in, len, o);
@@ -572,27 +572,27 @@ mail_char_dropped(gunichar c)
 static char *
 mail_clean(const char *s, size_t len)
 {
-	struct mail_out o = { NULL, 0, 0 };
+	struct mail_grow o = { NULL, 0, 0 };
 	gunichar c;
 	size_t i = 0, n;
 
-	mail_out_put(&o, "", 0);
+	mail_grow_put(&o, "", 0);
 	while (i < len && o.len + 4 <= MAIL_MAX_TEXT) {
 		if (s[i] == '\r') {
-			mail_out_put(&o, "\n", 1);
+			mail_grow_put(&o, "\n", 1);
 			i += (i + 1 < len && s[i + 1] == '\n') ? 2 : 1;
 			continue;
 		}
 		c = g_utf8_get_char_validated(s + i, (gssize)(len - i));
 		if (c == (gunichar)-1 || c == (gunichar)-2 || c == 0) {
 			if (s[i] != '\0')
-				mail_out_put(&o, "\xef\xbf\xbd", 3);
+				mail_grow_put(&o, "\xef\xbf\xbd", 3);
 			i++;
 			continue;
 		}
 		n = (size_t)(g_utf8_next_char(s + i) - (s + i));
 		if (!mail_char_dropped(c))
-			mail_out_put(&o, s + i, n);
+			mail_grow_put(&o, s + i, n);
 		i += n;
 	}
 	return o.s;
@@ -643,7 +643,7 @@ mail_body_find(GMimeObject *o, struct mail_body *b, int depth)
 
 /* The part's content, transfer encoding undone, in UTF-8 (unchecked). */
 static void
-mail_part_text(GMimePart *p, struct mail_out *o)
+mail_part_text(GMimePart *p, struct mail_grow *o)
 {
 	GMimeDataWrapper *dw = g_mime_part_get_content(p);
 	GMimeStream *s;
@@ -694,19 +694,19 @@ mail_flowed_depth(const char *line, const char **body)
 static char *
 mail_unflow(const char *text, int delsp)
 {
-	struct mail_out o = { NULL, 0, 0 };
+	struct mail_grow o = { NULL, 0, 0 };
 	const char *line = text, *end, *body, *next;
 	size_t depth, n;
 	int soft = 0;
 
-	mail_out_put(&o, "", 0);
+	mail_grow_put(&o, "", 0);
 	while (*line != '\0') {
 		end = strchr(line, '\n');
 		n = end != NULL ? (size_t)(end - line) : strlen(line);
 		depth = mail_flowed_depth(line, &body);
 		if (!soft && depth > 0) {
-			mail_out_put(&o, line, depth);
-			mail_out_put(&o, " ", 1);
+			mail_grow_put(&o, line, depth);
+			mail_grow_put(&o, " ", 1);
 		}
 		n -= (size_t)(body - line);
 		soft = n > 0 && body[n - 1] == ' ' && !(n == 3 &&
@@ -714,9 +714,9 @@ mail_unflow(const char *text, int delsp)
 		if (soft)
 			soft = end[1] != '\0' &&
 			    mail_flowed_depth(end + 1, &next) == depth;
-		mail_out_put(&o, body, soft && delsp ? n - 1 : n);
+		mail_grow_put(&o, body, soft && delsp ? n - 1 : n);
 		if (!soft && end != NULL)
-			mail_out_put(&o, "\n", 1);
+			mail_grow_put(&o, "\n", 1);
 		if (end == NULL)
 			break;
 		line = end + 1;
@@ -782,7 +782,7 @@ static void
 mail_body(struct mail_msg *m, GMimeMessage *msg)
 {
 	struct mail_body b = { NULL, NULL };
-	struct mail_out o = { NULL, 0, 0 };
+	struct mail_grow o = { NULL, 0, 0 };
 	char *clean;
 
 	mail_body_find(g_mime_message_get_mime_part(msg), &b, 0);
