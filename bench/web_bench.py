@@ -9,7 +9,9 @@ exist), runs `heard serve` on 127.0.0.1 and `wrk` (Debian's package) with
 - the thread list, first page, as that organisation's lead;
 - the thread list, a later page (a cursor), as the lead;
 - one of its threads (the one with most messages), as the lead;
-- the thread list of that organisation as an admin.
+- the thread list of that organisation as an admin;
+- the whole inbox of the reviewer who reads the most threads (an ICB's
+  reviewer over all its providers: no index gives that order).
 
 Each caller authenticates with an API token (Authorization: Bearer), as a
 script would. Prints requests per second and p50/p99 latency for each, and
@@ -101,8 +103,15 @@ def pick(db, code):
         " ON o.id = t.org_id WHERE o.code = ? AND t.status <> 'hidden'"
         " ORDER BY t.message_count DESC, t.id LIMIT 1", (code,)).fetchone()
     total, = con.execute("SELECT count(*) FROM messages").fetchone()
+    rev, nrev = con.execute(
+        "SELECT u.email, (SELECT count(*) FROM threads t WHERE t.org_id IN"
+        " (SELECT o.id FROM memberships m JOIN organisations p ON"
+        " p.id = m.org_id JOIN organisations o ON o.icb_code = p.code OR"
+        " o.parent_code = p.code OR o.id = p.id WHERE m.user_id = u.id)) n"
+        " FROM users u WHERE u.role = 'reviewer' ORDER BY n DESC LIMIT 1"
+    ).fetchone()
     con.close()
-    return code, n, tid, msgs, total
+    return code, n, tid, msgs, total, rev, nrev
 
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -157,13 +166,14 @@ def main():
         subprocess.run([sys.executable, os.path.join(TOP, "bench",
                         "web_seed.py"), "--db", a.db, "--heard", a.heard],
                        check=True)
-    code, nthreads, tid, msgs, total = pick(a.db, a.org)
+    code, nthreads, tid, msgs, total, rev, nrev = pick(a.db, a.org)
     tmp = tempfile.mkdtemp(prefix="heard-web-bench-")
     port = free_port()
     p = serve(a, tmp, port)
     try:
         lead = token_for(port, "lead.%s@bench.example" % code.lower())
         admin = token_for(port, "admin@bench.example")
+        reviewer = token_for(port, rev)
         st, _, body = call(port, "GET", "/api/v1/threads?org=%s" % code,
                            headers={"Authorization": "Bearer " + lead})
         cursor = json.loads(body)["next_cursor"]
@@ -176,6 +186,8 @@ def main():
              "/api/v1/threads/%d" % tid, lead),
             ("thread list, first page (admin)",
              "/api/v1/threads?org=%s" % code, admin),
+            ("reviewer's inbox, %d threads" % nrev, "/api/v1/threads",
+             reviewer),
         ]
         print("database: %d messages; organisation %s with %d threads; "
               "wrk %d connections, %d threads, %d s a run" %

@@ -378,6 +378,9 @@ api_sources_patch(struct api_req *req, struct api_resp *resp)
 	if (api_param_id(req, resp, 0, &id) == -1 ||
 	    api_body_check(req, resp, allowed, 0) == -1)
 		return 0;
+	if (json_object_size(req->body) == 0)
+		return api_error(resp, 400, "bad_request", "nothing to change: "
+		    "give settings, paused or both");
 	if (json_object_get(req->body, "paused") != NULL &&
 	    api_body_bool(req, resp, "paused", 1, &paused) == -1)
 		return 0;

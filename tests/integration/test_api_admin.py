@@ -266,6 +266,7 @@ class AdminApi(unittest.TestCase):
         self.error(a.patch("/api/v1/sources/%d" % self.kept,
                            {"colour": "red"}), 400)
         self.error(a.patch("/api/v1/sources/99999", {"paused": True}), 404)
+        self.error(a.patch("/api/v1/sources/%d" % self.kept, {}), 400)
         # Un-pausing clears the failures in a row.
         self.sql("UPDATE sources SET failures = 4 WHERE id = ?", s["id"])
         self.ok(a.patch("/api/v1/sources/%d" % s["id"], {"paused": True}))

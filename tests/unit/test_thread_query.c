@@ -441,6 +441,24 @@ plan_of(struct store *s, const char *sql, char *out, size_t len)
 	sqlite3_finalize(st);
 }
 
+/*
+ * The page's ids come from an index walk with no sort and no scan of
+ * threads; only the page itself (after "SCAN pg") may be sorted.
+ * Cuts plan at the page.
+ */
+static void
+page_plan(char *plan)
+{
+	char *outer = strstr(plan, "SCAN pg");
+
+	assert_non_null(strstr(plan, "pg / "));
+	assert_non_null(outer);
+	*outer = '\0';
+	if (strstr(plan, "TEMP B-TREE FOR ORDER BY") != NULL ||
+	    strstr(plan, "SCAN t ") != NULL)
+		fail_msg("the page is sorted or scanned: %s", plan);
+}
+
 /* The text of the prepared statement holding every one of needles. */
 static const char *
 prepared(struct store *s, const char *a, const char *b, const char *c)
@@ -482,16 +500,14 @@ test_query_plans(void **state)
 	sql = prepared(f->s, "t.org_id = ?2", "ORDER BY t.last_at",
 	    "WHERE t.status <> 'hidden' AND t.org_id = ?2 ORDER");
 	plan_of(f->s, sql, plan, sizeof(plan));
+	page_plan(plan);
 	assert_non_null(strstr(plan, "USING INDEX threads_org_last (org_id=?)"));
-	assert_null(strstr(plan, "TEMP B-TREE"));
-	assert_null(strstr(plan, "SCAN t "));
 	sql = prepared(f->s, "t.org_id = ?2", "(t.last_at, t.id) < (?8, ?9)",
 	    "t.org_id IN (");
 	plan_of(f->s, sql, plan, sizeof(plan));
+	page_plan(plan);
 	assert_non_null(strstr(plan, "USING INDEX threads_org_last (org_id=? "
 	    "AND last_at<?)"));
-	assert_null(strstr(plan, "TEMP B-TREE FOR ORDER BY"));
-	assert_null(strstr(plan, "SCAN t "));
 	sql = prepared(f->s, "FROM thread_tags WHERE tag = ?6", "ORDER BY",
 	    NULL);
 	plan_of(f->s, sql, plan, sizeof(plan));
