@@ -468,7 +468,7 @@ test('signup', {}, async (r) => {
 	await p.click('#lead-add');
 	await p.click('#signup-confirm');
 	await p.waitForSelector('#signup-done');
-	await p.waitForSelector('#new-sources .badge.health-ok',
+	await p.waitForSelector('#new-sources .badge[data-health="ok"]',
 	    {timeout: 30000});
 	await r.shot('done');
 	await p.click('#go-threads');
@@ -537,10 +537,24 @@ test('sources', {}, async (r) => {
 	await p.waitForSelector('#source-list li.source');
 	const cards = await p.$$eval('#source-list li.source', (lis) =>
 	    lis.map((li) => li.textContent));
-	check(cards.length >= 4, 'every source is listed');
+	check(cards.length >= 5, 'every source is listed');
 	check(cards.every((c) => c.includes('Last success') &&
 	    c.includes('Next poll')), 'each shows its health');
+	const bad = '#source-list li.source.is-failing';
+	check((await text(p, bad)).includes('503'),
+	    'the failing source shows its last error');
 	await r.shot();
+	// pause and resume one, and poll it now
+	const first = '#source-list li.source:first-child';
+	await p.click(first + ' button:text("Pause")');
+	await p.waitForFunction((s) => document.querySelector(s + ' .badge')
+	    ?.textContent === 'Paused', first);
+	await p.click(first + ' button:text("Resume")');
+	await p.waitForFunction((s) => document.querySelector(s + ' .badge')
+	    ?.textContent !== 'Paused', first);
+	await p.click(first + ' button.poll-now');
+	await p.waitForSelector(first + ' .status.note');
+	await r.shot('actions');
 });
 
 test('settings', {}, async (r) => {

@@ -131,13 +131,25 @@ class Stack:
                 "type": "trust"}
         self.co.add_story("Lost appointment letter",
                           "Nobody could tell me when my scan was.", [guys])
-        self.h.add_source("RJ1", "rss", url=self.feeds.url("/rj1.rss"))
-        self.h.add_source("RYJ", "rss", url=self.feeds.url("/ryj.rss"))
-        self.h.add_source("RJ1", "care-connect", endpoint=self.o311.endpoint,
-                          api_key=O311_KEY)
-        self.h.add_source("RJ1", "care-opinion", url=self.co.base,
-                          subscription_key=CO_KEY, nacs="RJ1")
-        self.h.run("poll", "--all")
+        good = [
+            self.h.add_source("RJ1", "rss", url=self.feeds.url("/rj1.rss")),
+            self.h.add_source("RYJ", "rss", url=self.feeds.url("/ryj.rss")),
+        ]
+        good.append(self.h.add_source(
+            "RJ1", "care-connect", endpoint=self.o311.endpoint,
+            api_key=O311_KEY))
+        good.append(self.h.add_source(
+            "RJ1", "care-opinion", url=self.co.base,
+            subscription_key=CO_KEY, nacs="RJ1"))
+        for sid in good:
+            self.h.run("poll", str(sid))
+        # A source that fails, for the health page.
+        self.feeds.put("/gone.rss", b"")
+        self.feeds.fault("/gone.rss", kind="status", status=503,
+                         body=b"Service Unavailable")
+        bad = self.h.add_source("RYJ", "rss", url=self.feeds.url("/gone.rss"))
+        if self.h.run("poll", str(bad), check=False).returncode == 0:
+            raise SystemExit("stack: the 503 feed polled without an error")
 
     def threads(self):
         """Thread ids by what the tests need, and the hostile one's text

@@ -17,6 +17,16 @@ export const NOTIFY = [
 	['none', 'No mail'],
 ];
 
+// A source's health, in the order that needs someone first.
+export const HEALTH = {
+	failing: 'Failing',
+	paused: 'Paused',
+	new: 'Not polled yet',
+	ok: 'Working',
+};
+
+export const healthLabel = (h) => HEALTH[h] || String(h ?? '');
+
 const REPLY_STATUS = {
 	queued: 'Queued',
 	posting: 'Posting',

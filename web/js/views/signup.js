@@ -5,7 +5,7 @@
 import * as api from '../api.js';
 import {el, fill, field, statusArea, showError, showNote, clearStatus,
     time} from '../dom.js';
-import {channelLabel} from '../format.js';
+import {channelLabel, healthLabel} from '../format.js';
 
 const REPLY = {
 	api: 'heard posts replies',
@@ -295,7 +295,8 @@ async function watch(v, code, ids, list, round) {
 		return;
 	const mine = all.filter((s) => ids.includes(s.id));
 	fill(list, mine.map((s) => el('li', {dataset: {id: String(s.id)}},
-	    el('span', {className: 'badge health-' + s.health}, s.health),
+	    el('span', {className: 'badge health-' + s.health,
+	    dataset: {health: s.health}}, healthLabel(s.health)),
 	    ' ' + channelLabel(s.connector) + ' (source ' + s.id + ')',
 	    s.last_ok ? [' · first poll ', time(s.last_ok)] : null,
 	    s.last_error ? el('span', {className: 'error-text'}, ' · ' +

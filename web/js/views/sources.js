@@ -5,14 +5,9 @@ import * as api from '../api.js';
 import * as session from '../session.js';
 import {el, fill, statusArea, showError, showNote, clearStatus,
     time} from '../dom.js';
-import {channelLabel, ago} from '../format.js';
+import {channelLabel, ago, HEALTH, healthLabel} from '../format.js';
 
-const HEALTH = {
-	new: 'Not polled yet',
-	ok: 'Working',
-	failing: 'Failing',
-	paused: 'Paused',
-};
+const ORDER = {failing: 0, paused: 1, new: 2, ok: 3};
 
 let view = null;
 
@@ -22,14 +17,16 @@ export async function show(ctx) {
 	const refresh = el('button', {type: 'button', id: 'sources-refresh'},
 	    'Refresh');
 	const org = ctx.query.get('org') || '';
-	view = {ctx, status, list, org};
+	const summary = el('p', {className: 'muted', id: 'sources-summary',
+	    'aria-live': 'polite'});
+	view = {ctx, status, list, org, summary};
 	refresh.addEventListener('click', () => load(view));
 	fill(ctx.main, el('div', {className: 'page'},
 	    el('div', {className: 'page-head'},
 	    el('h1', {}, org ? 'Sources of ' + org : 'Sources'),
 	    org ? el('a', {href: '#/sources'}, 'All organisations') : null,
 	    refresh),
-	    status, list));
+	    summary, status, list));
 	await load(view);
 }
 
@@ -48,7 +45,16 @@ async function load(v) {
 	}
 	if (view !== v)
 		return;
-	const items = Array.isArray(r) ? r : (r.items || []);
+	const items = (Array.isArray(r) ? r : (r.items || [])).slice();
+	// What needs someone first: failing, then paused, new, working.
+	items.sort((a, b) => (ORDER[a.health] ?? 9) - (ORDER[b.health] ?? 9) ||
+	    a.id - b.id);
+	const n = {};
+	for (const s of items)
+		n[s.health] = (n[s.health] || 0) + 1;
+	v.summary.textContent = items.length + (items.length === 1 ?
+	    ' source' : ' sources') + ': ' + Object.keys(HEALTH).filter((h) =>
+	    n[h]).map((h) => n[h] + ' ' + HEALTH[h].toLowerCase()).join(', ');
 	fill(v.list, items.map((s) => card(v, s)));
 	if (!items.length)
 		v.list.append(el('li', {className: 'empty'}, 'No sources.'));
@@ -68,7 +74,7 @@ function card(v, s) {
 	    dataset: {id: String(s.id)}},
 	    el('h2', {},
 	    el('span', {className: 'badge health-' + s.health},
-	    HEALTH[s.health] || s.health), ' ',
+	    healthLabel(s.health)), ' ',
 	    channelLabel(s.connector), ' for ',
 	    el('a', {href: '#/threads?org=' + encodeURIComponent(s.org)},
 	    s.org), el('span', {className: 'muted'}, ' · source ' + s.id)),

@@ -172,9 +172,10 @@ function manage(c, t) {
 		    el('label', {htmlFor: control.id}, label),
 		    el('div', {className: 'inline'}, control, b));
 	};
+	// A hidden conversation's status comes back with "Unhide".
 	const parts = [
-		row('Status', st, 'Set status', () => api.post(path + '/status',
-		    {status: st.value})),
+		t.status === 'hidden' ? null : row('Status', st, 'Set status',
+		    () => api.post(path + '/status', {status: st.value})),
 		row('Severity', sev, 'Set severity', () => api.post(path +
 		    '/severity', {severity: sev.value})),
 		row('Assignee', who, 'Assign', () => api.post(path + '/assign',
