@@ -415,6 +415,50 @@ class ApiAuthTest(unittest.TestCase):
         self.c.get("/api/v1/me")
         self.h.wait_log("http: 127.0.0.1 GET /api/v1/me 401")
 
+    def test_hostile_connections_do_not_stall_the_loop(self):
+        # A client that sends half a request and waits, one that sends
+        # 100 KiB of headers and one that speaks no HTTP at all: the
+        # one thread keeps answering everybody else meanwhile.
+        half = socket.create_connection(("127.0.0.1", self.h.http_port))
+        half.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        big = socket.create_connection(("127.0.0.1", self.h.http_port))
+        big.settimeout(10)
+        try:
+            big.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                        b"a" * 100000 + b"\r\n\r\n")
+            answer = big.recv(200)
+        except (ConnectionResetError, BrokenPipeError):
+            answer = b""
+        # libmicrohttpd's own answer, or a reset if it closed first.
+        self.assertTrue(answer == b"" or
+                        answer.startswith(b"HTTP/1.1 431"), answer)
+        junk = socket.create_connection(("127.0.0.1", self.h.http_port))
+        junk.settimeout(10)
+        junk.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
+        try:
+            self.assertTrue(junk.recv(100).startswith(b"HTTP/1.1 400"))
+        except ConnectionResetError:
+            pass
+        self.assertEqual(raw_get(self.h, "/healthz")[0], 200)
+        self.assertEqual(self.c.login("lead@trust.nhs.uk", PW)[0], 200)
+        for s in (half, big, junk):
+            s.close()
+
+    def test_chunked_body_over_the_limit(self):
+        c = http.client.HTTPConnection("127.0.0.1", self.h.http_port,
+                                       timeout=10)
+        try:
+            c.request("POST", "/api/v1/login",
+                      body=iter([b'{"email": "', b"x" * 1500, b"y" * 1500,
+                                 b'", "password": "p"}']),
+                      headers={"Content-Type": "application/json"},
+                      encode_chunked=True)
+            r = c.getresponse()
+            self.assertEqual(r.status, 413)
+            self.assertEqual(json.loads(r.read())["error"], "too_large")
+        finally:
+            c.close()
+
     def test_sigterm_closes_the_server(self):
         self.assertEqual(self.h.stop(), 0)
         with self.assertRaises(OSError):
