@@ -49,7 +49,7 @@ struct httpd {
 	struct MHD_Daemon	*mhd;		/* owned */
 	ev_io			 io;		/* MHD's epoll fd */
 	ev_timer		 timer;		/* MHD's next time-out */
-	char			*root;		/* owned; web root, realpath */
+	char			*root;	/* owned; realpath of the web root */
 	struct ratelimit	 logins;	/* failed log-ins */
 };
 
