@@ -468,6 +468,29 @@ class ApiAuthTest(unittest.TestCase):
         self.assertIn("heard: stopped", self.h.log_text())
 
 
+class DemoTest(unittest.TestCase):
+    def test_demo_serves_the_inbox_with_an_admin_to_log_in_as(self):
+        h = Heard()
+        try:
+            h.start("--demo")
+            h.wait_log("demo: web inbox at " + h.url + "/;")
+            m = wait_for(lambda: re.search(
+                r"log in as (\S+) with password (\S+)\n", h.log_text()),
+                20, "the demo's password")
+            email, pw = m.group(1), m.group(2)
+            wait_for(lambda: healthy(h), 20, "the HTTP server")
+            self.assertEqual(raw_get(h, "/")[0], 200)
+            c = ApiClient(h.url)
+            st, _, body = c.login(email, pw)
+            self.assertEqual(body["user"]["role"], "admin")
+            # The password is not in the log lines, only on stdout's.
+            for ln in h.log_text().splitlines():
+                if pw in ln:
+                    self.assertTrue(ln.startswith("demo: web inbox at"))
+        finally:
+            stop_clean(self, h)
+
+
 class SecureCookieTest(unittest.TestCase):
     def test_cookie_secure_marks_the_cookie(self):
         h = Heard("[http]\ncookie_secure = yes\nsession_ttl = 2h\n")
