@@ -52,7 +52,8 @@ enum {
 	TQ_TAG = 1 << 7,
 	TQ_Q = 1 << 8,
 	TQ_CURSOR = 1 << 9,
-	TQ_SHAPES = 1 << 10,
+	TQ_FLOOR = 1 << 10,	/* no older than ?11 (tq_floor) */
+	TQ_SHAPES = 1 << 11,
 };
 
 /* The WHERE terms, in bit order; parameters are numbered per filter. */
@@ -68,6 +69,32 @@ static const char *const tq_terms[] = {
 	"t.id IN (SELECT m.thread_id FROM messages m WHERE m.id IN"
 	" (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?7))",
 	"(t.last_at, t.id) < (?8, ?9)",
+	"t.last_at >= ?11",
+};
+
+/*
+ * A floor for the page of many organisations: the newest (limit + 1)-th
+ * thread of each readable organisation, the latest of those. Every
+ * thread of the page is at least that recent (the org whose (limit +
+ * 1)-th it is has limit + 1 threads that recent), and no organisation
+ * has more than limit + 1 that recent, so the page is sorted out of at
+ * most (limit + 1) x organisations rows found by threads_org_last,
+ * instead of every thread a reviewer of an ICB may read. One index
+ * seek per organisation. Only for the shapes whose filters it repeats.
+ */
+#define TQ_FLOOR_SQL(where) \
+    "WITH r(id) AS (" ACCESS_READABLE_ORGS_SQL ")" \
+    " SELECT max((SELECT t.last_at FROM threads t WHERE t.org_id = r.id" \
+    where " ORDER BY t.last_at DESC, t.id DESC LIMIT 1 OFFSET ?10 - 1))" \
+    " FROM r"
+#define TQ_FLOOR_SHOWN	" AND t.status <> 'hidden'"
+#define TQ_FLOOR_STATUS	" AND t.status = ?4"
+#define TQ_FLOOR_AFTER	" AND (t.last_at, t.id) < (?8, ?9)"
+static const char *const tq_floor_sql[4] = {
+	TQ_FLOOR_SQL(TQ_FLOOR_SHOWN),
+	TQ_FLOOR_SQL(TQ_FLOOR_SHOWN TQ_FLOOR_AFTER),
+	TQ_FLOOR_SQL(TQ_FLOOR_STATUS),
+	TQ_FLOOR_SQL(TQ_FLOOR_STATUS TQ_FLOOR_AFTER),
 };
 
 static const char tq_sql_admin[] =
@@ -405,6 +432,32 @@ tq_bind(sqlite3_stmt *q, const struct tq_filter *f, int64_t org,
 	return 0;
 }
 
+/*
+ * For a non-admin's list with no filter but status and cursor: 1 and
+ * *floor (tq_floor_sql), 0 when there is none (no organisation has a
+ * page and more), -1 on error. f is known good (tq_bind passed).
+ */
+static int
+tq_floor(struct store *s, const struct tq_filter *f, unsigned shape,
+    int64_t *floor)
+{
+	char err[8];
+	sqlite3_stmt *q;
+	int rc, found = 0;
+
+	if ((q = store_stmt(s, tq_floor_sql[(shape & TQ_CURSOR ? 1 : 0) +
+	    (shape & TQ_STATUS ? 2 : 0)])) == NULL ||
+	    tq_bind(q, f, 0, NULL, err, sizeof(err)) == -1)
+		return -1;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW &&
+	    sqlite3_column_type(q, 0) != SQLITE_NULL) {
+		*floor = sqlite3_column_int64(q, 0);
+		found = 1;
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? found : -1;
+}
+
 /* Steps the list statement into {"items","next_cursor"}; NULL error. */
 static json_t *
 tq_page(sqlite3_stmt *q, int limit)
@@ -441,8 +494,8 @@ thread_query_list(struct store *s, const struct tq_filter *f, int *bad,
 	struct buf fts;
 	sqlite3_stmt *q;
 	unsigned shape;
-	int64_t org = 0;
-	int admin;
+	int64_t org = 0, floor = 0;
+	int admin, rc;
 	json_t *out = NULL;
 
 	*bad = 1;
@@ -468,6 +521,15 @@ thread_query_list(struct store *s, const struct tq_filter *f, int *bad,
 		*bad = 1;
 		sqlite3_reset(q);
 		goto done;
+	}
+	if ((shape & TQ_RESTRICT) && (shape & ~(TQ_RESTRICT | TQ_CURSOR |
+	    TQ_STATUS)) == 0 && (rc = tq_floor(s, f, shape, &floor)) != 0) {
+		sqlite3_reset(q);
+		if (rc == -1 || (q = store_stmt(s, tq_sql(shape |
+		    TQ_FLOOR))) == NULL)
+			goto store;
+		tq_bind(q, f, org, fts.data, err, errlen);
+		sqlite3_bind_int64(q, 11, floor);
 	}
 	if ((out = tq_page(q, f->limit > 0 ? f->limit : TQ_LIMIT_DEFAULT)) !=
 	    NULL)

@@ -347,6 +347,86 @@ test_cursor_pages(void **state)
 	assert_int_equal(seen[21], 1);
 }
 
+static const char *prepared(struct store *, const char *, const char *,
+    const char *);
+
+/* The ids of every page of f, one after the other, as "1 2 3". */
+static const char *
+walk(struct fixture *fx, struct tq_filter f, char *buf, size_t len)
+{
+	char cursor[64] = "", one_page[512];
+	size_t o = 0;
+	json_t *p;
+
+	buf[0] = '\0';
+	do {
+		f.cursor = cursor[0] != '\0' ? cursor : NULL;
+		p = page(fx, &f);
+		ids(p, one_page, sizeof(one_page));
+		if (one_page[0] != '\0')
+			o += (size_t)snprintf(buf + o, len - o, "%s%s",
+			    o > 0 ? " " : "", one_page);
+		cursor[0] = '\0';
+		if (json_is_string(json_object_get(p, "next_cursor")))
+			snprintf(cursor, sizeof(cursor), "%s",
+			    json_string_value(json_object_get(p,
+			    "next_cursor")));
+		json_decref(p);
+	} while (cursor[0] != '\0');
+	return buf;
+}
+
+/* What SQL lists, as "1 2 3". */
+static const char *
+sql_ids(struct store *s, const char *sql, char *buf, size_t len)
+{
+	sqlite3_stmt *q;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	assert_int_equal(sqlite3_prepare_v2(store_db(s), sql, -1, &q, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		o += (size_t)snprintf(buf + o, len - o, "%s%lld",
+		    o > 0 ? " " : "", (long long)sqlite3_column_int64(q, 0));
+	sqlite3_finalize(q);
+	return buf;
+}
+
+/*
+ * A reviewer's inbox over two organisations, one busy and one quiet,
+ * is paged through the floor (tq_floor): the same threads in the same
+ * order as a plain sort of everything they may read, with or without
+ * a status, whatever the page size.
+ */
+static void
+test_many_orgs_pages(void **state)
+{
+	struct fixture *f = *state;
+	char got[2048], want[2048];
+	int k, limit;
+
+	for (k = 0; k < 40; k++)
+		thread_add(f, k % 5 == 0 ? 6 : k % 7 == 0 ? 5 : 4,
+		    k % 5 == 0 ? 3 : k % 7 == 0 ? 2 : 1, "rss",
+		    NOW - 5000 + (k * 37) % 900, "x");
+	exec(f->s, "UPDATE threads SET status = 'hidden' WHERE id % 9 = 0;"
+	    "UPDATE threads SET status = 'open' WHERE id % 4 = 0;");
+	sql_ids(f->s, "SELECT id FROM threads WHERE org_id IN (4, 6) AND"
+	    " status <> 'hidden' ORDER BY last_at DESC, id DESC", want,
+	    sizeof(want));
+	for (limit = 1; limit <= 9; limit += 4)
+		assert_string_equal(walk(f, (struct tq_filter){
+		    .user_id = REV, .limit = limit }, got, sizeof(got)), want);
+	sql_ids(f->s, "SELECT id FROM threads WHERE org_id IN (4, 6) AND"
+	    " status = 'open' ORDER BY last_at DESC, id DESC", want,
+	    sizeof(want));
+	assert_string_equal(walk(f, (struct tq_filter){ .user_id = REV,
+	    .limit = 2, .status = "open" }, got, sizeof(got)), want);
+	/* The floor was used. */
+	prepared(f->s, "t.last_at >= ?11", "ORDER BY", NULL);
+}
+
 static void
 test_cursor_tampered(void **state)
 {
@@ -777,6 +857,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_access, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_pages, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_many_orgs_pages, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_tampered, setup,
 		    teardown),
