@@ -15,6 +15,11 @@ Faults for the tests that need them: hold() keeps the final reply to
 DATA back (the message is already saved) until release(), so a test can
 kill the client between the server taking a mail and the client hearing
 so; reject(code, text) answers RCPT TO with it (a 550, say).
+
+SmtpSink(folder, tls=(cert, key), auth=(user, password)) offers
+STARTTLS with that certificate and requires it, and requires AUTH (PLAIN
+or LOGIN, only over TLS) with those credentials; each envelope then
+says whether the session was TLS and who logged in.
 """
 
 import asyncio
@@ -23,15 +28,21 @@ import email.policy
 import json
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
+import warnings
+
+# aiosmtpd 1.4 warns about its own use of a field it deprecated.
+warnings.filterwarnings("ignore", message="Session.login_data")
 
 try:
     from aiosmtpd.controller import Controller
 except ImportError:  # a python3 not Debian's (pyenv) misses Debian's modules
     sys.path.append("/usr/lib/python3/dist-packages")
     from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
 
 
 def free_port():
@@ -53,7 +64,7 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        n = self.sink.save(envelope)
+        n = self.sink.save(envelope, session)
         if self.sink.held.is_set():
             # Saved, not yet answered: the client does not know it went.
             self.sink.holding.set()
@@ -65,8 +76,10 @@ class _Handler:
 class SmtpSink:
     """Keeps messages in folder; see the module's note for the API."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, tls=None, auth=None):
         self.folder = folder
+        self.tls = tls
+        self.auth = auth
         os.makedirs(folder, exist_ok=True)
         self.lock = threading.Lock()
         self.count = 0
@@ -83,8 +96,15 @@ class SmtpSink:
 
     def start(self):
         self.port = free_port()
+        kw = {}
+        if self.tls is not None:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(*self.tls)
+            kw.update(tls_context=ctx, require_starttls=True)
+        if self.auth is not None:
+            kw.update(auth_required=True, authenticator=self._authenticate)
         self.controller = Controller(_Handler(self), hostname="127.0.0.1",
-                                     port=self.port, ready_timeout=10)
+                                     port=self.port, ready_timeout=10, **kw)
         self.controller.start()
         return self
 
@@ -94,7 +114,12 @@ class SmtpSink:
             self.controller.stop()
             self.controller = None
 
-    def save(self, envelope):
+    def _authenticate(self, server, session, envelope, mechanism, data):
+        ok = isinstance(data, LoginPassword) and \
+            (data.login.decode(), data.password.decode()) == self.auth
+        return AuthResult(success=ok, auth_data=data if ok else None)
+
+    def save(self, envelope, session=None):
         with self.lock:
             self.count += 1
             n = self.count
@@ -105,8 +130,11 @@ class SmtpSink:
         with open(base + ".eml.tmp", "wb") as f:
             f.write(data)
         with open(base + ".json", "w") as f:
+            auth = getattr(session, "auth_data", None)
             json.dump({"mail_from": envelope.mail_from,
                        "rcpt_tos": list(envelope.rcpt_tos),
+                       "tls": bool(getattr(session, "ssl", None)),
+                       "login": auth.login.decode() if auth else None,
                        "received_at": time.time()}, f)
         # The .eml appears whole or not at all: readers count those.
         os.rename(base + ".eml.tmp", base + ".eml")

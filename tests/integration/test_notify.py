@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import sqlite3
+import subprocess
 import sys
 import unittest
 
@@ -37,7 +38,7 @@ class NotifyBase(HeardTestCase):
 
     def setUp(self):
         super().setUp()
-        self.sink = SmtpSink(os.path.join(self.h.dir.name, "sink")).start()
+        self.sink = self.make_sink().start()
         secret = os.path.join(self.h.dir.name, "secret")
         with open(os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600),
                   "wb") as f:
@@ -46,10 +47,16 @@ class NotifyBase(HeardTestCase):
             "[http]\nbase_url = %s\n"
             "[mail]\nsmtp_url = %s\nfrom = heard <heard@trust.nhs.uk>\n"
             "reply_domain = %s\nsecret_file = %s\nper_hour = %d\n"
-            "digest_hour = 0\n" % (BASE, self.sink.url, DOMAIN, secret,
-                                   self.per_hour))
+            "digest_hour = 0\n%s" % (BASE, self.sink.url, DOMAIN, secret,
+                                     self.per_hour, self.mail_config()))
         self.h.run("users", "add", LEAD, "--role", "lead", "--name",
                    "Lee Lead", "--org", "RJ1", "--notify", "message")
+
+    def make_sink(self):
+        return SmtpSink(os.path.join(self.h.dir.name, "sink"))
+
+    def mail_config(self):
+        return ""
 
     def tearDown(self):
         self.sink.stop()
@@ -275,6 +282,57 @@ class MailConfigTest(HeardTestCase):
     def test_no_smtp_url_runs_without_mail(self):
         self.h.start()
         self.h.wait_log("no [mail] smtp_url: no mail is sent")
+        self.assertEqual(self.h.stop(), 0)
+
+
+class TlsAuthTest(NotifyBase):
+    """STARTTLS and AUTH as a real relay asks for them."""
+
+    def make_sink(self):
+        cert = os.path.join(self.h.dir.name, "cert.pem")
+        key = os.path.join(self.h.dir.name, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-keyout", key, "-out", cert, "-days",
+                        "1", "-subj", "/CN=127.0.0.1", "-addext",
+                        "subjectAltName=IP:127.0.0.1"], check=True,
+                       capture_output=True)
+        self.cert = cert
+        return SmtpSink(os.path.join(self.h.dir.name, "sink"),
+                        tls=(cert, key), auth=("heard", "s3cret pass"))
+
+    def mail_config(self):
+        pw = os.path.join(self.h.dir.name, "smtp-password")
+        with open(pw, "w") as f:
+            f.write("s3cret pass\n")
+        return ("smtp_starttls = yes\nsmtp_user = heard\n"
+                "smtp_password_file = %s\n[poll]\nca_file = %s\n"
+                % (pw, self.cert))
+
+    def test_starttls_and_auth(self):
+        self.feed([story(1)])
+        self.h.start()
+        env, msg = self.sink.wait_for(1)[0]
+        self.assertTrue(env["tls"])
+        self.assertEqual(env["login"], "heard")
+        self.all_sent()
+        self.assertNotIn("s3cret", self.h.log_text())
+        self.assertEqual(self.h.stop(), 0)
+
+
+class PlainServerTest(NotifyBase):
+    """smtp_starttls = yes and a server without STARTTLS: nothing sent."""
+
+    def mail_config(self):
+        return "smtp_starttls = yes\n"
+
+    def test_no_starttls_means_no_send(self):
+        self.feed([story(1)])
+        self.h.start()
+        row = wait_for(lambda: self.db("SELECT last_error FROM mails "
+                                       "WHERE attempts > 0"),
+                       what="a refused send")
+        self.assertIn("STARTTLS", row[0][0])
+        self.assertEqual(self.sink.files(), [])
         self.assertEqual(self.h.stop(), 0)
 
 
