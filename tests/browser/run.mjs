@@ -66,11 +66,13 @@ class Stack {
 		return JSON.parse(await this.next());
 	}
 
+	// Stops the stack; its exit status (0: heard stopped cleanly).
 	async stop() {
 		this.proc.stdin.end();
-		const t = setTimeout(() => this.proc.kill('SIGTERM'), 20000);
-		await this.exited;
+		const t = setTimeout(() => this.proc.kill('SIGTERM'), 30000);
+		const code = await this.exited;
 		clearTimeout(t);
+		return code;
 	}
 }
 
@@ -645,7 +647,12 @@ async function main() {
 	} finally {
 		if (browser)
 			await browser.close().catch(() => {});
-		await stack.stop();
+		const code = await stack.stop();
+		if (code !== 0) {
+			failed++;
+			console.log('not ok - shutdown: stack.py exited with ' +
+			    code + ' (see its message above)');
+		}
 	}
 	console.log('screenshots in ' + SHOTS + '; ' +
 	    ((Date.now() - started) / 1000).toFixed(1) + ' s');

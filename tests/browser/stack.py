@@ -216,19 +216,22 @@ class Stack:
         return {"error": "unknown command %r" % line}
 
     def close(self):
+        """Stops everything; the daemon's exit status (None: killed)."""
         try:
-            self.h.stop()
+            rc = self.h.stop()
         except Exception:
-            pass
+            rc = None
         self.sink.stop()
         self.h.close()
         for s in (self.feeds, self.o311, self.co):
             s.close()
+        return rc
 
 
 def main():
     st = Stack()
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(3))
+    rc = None
     try:
         users = st.users()
         st.sources()
@@ -253,7 +256,14 @@ def main():
                     answer = {"error": str(e)}
                 print(json.dumps(answer), flush=True)
     finally:
-        st.close()
+        log = st.h.log_text() if st.h.daemon is not None else ""
+        rc = st.close()
+    # A daemon that did not stop cleanly on SIGTERM (a sanitizer's
+    # report, say) fails the run.
+    if rc != 0:
+        sys.stderr.write("stack: heard serve exited with %s\n%s" %
+                         (rc, log[-3000:]))
+        sys.exit(2)
 
 
 if __name__ == "__main__":
