@@ -33,6 +33,7 @@ struct rs_line {
 	char		*s;	/* borrowed from struct rs.buf */
 	enum rs_kind	 kind;
 	int		 keep;
+	int		 weak;	/* a header with no address and no time */
 };
 
 struct rs {
@@ -554,15 +555,17 @@ rs_loose_below(const struct rs *r, size_t i, size_t k, int quoted)
  * on (an address may be cut at "<", a verb put on a line of its own).
  * A loose pattern that would also match without line i does not take
  * it: "Thanks," above "Jo <jo@x.org> wrote:" is the writer's.
- * Returns the lines the header spans, or 0.
+ * Returns the lines the header spans (0 if none), its pattern's
+ * flags in *flags.
  */
 static size_t
-rs_mark_at(const struct rs *r, size_t i, int quoted)
+rs_mark_at(const struct rs *r, size_t i, int quoted, int *flags)
 {
 	char c[RS_MAX_HEAD + 1];
 	size_t k, len, best = 0;
 	int f, st;
 
+	*flags = 0;
 	for (k = 1; k <= RS_MAX_JOIN && i + k <= r->n; k++) {
 		if ((st = rs_cand(r, i, k, quoted, c, &len)) == RS_CAND_NO)
 			break;
@@ -576,6 +579,7 @@ rs_mark_at(const struct rs *r, size_t i, int quoted)
 		if ((f & RS_LOOSE) && k > 1 && rs_loose_below(r, i, k, quoted))
 			return 0;
 		best = k;
+		*flags = f;
 		if (rs_brackets(c) <= 0)
 			break;
 	}
@@ -601,11 +605,34 @@ rs_is_sig(const char *s)
 	return rs_match(rs_sigs, rs_sig_re, RS_NELEM(rs_sigs), s) >= 0;
 }
 
+/*
+ * A mail program's reply header has the sender's address or the time
+ * of day; "On 3 May 2023, Dr Jones wrote:" in someone's prose has
+ * neither, and unless quoted mail follows it, it is left as text.
+ */
+static int
+rs_strong(const struct rs *r, size_t i, size_t k)
+{
+	const char *s;
+	size_t j;
+
+	for (j = i; j < i + k; j++)
+		for (s = r->l[j].s; *s != '\0'; s++)
+			if (*s == '@' || ((*s == ':' || *s == '.') &&
+			    s > r->l[j].s && s[-1] >= '0' && s[-1] <= '9' &&
+			    s[1] >= '0' && s[1] <= '5' && s[2] >= '0' &&
+			    s[2] <= '9'))
+				return 1;
+	return 0;
+}
+
 /* A quoted line that opens a quoted message ("> On ... wrote:"). */
 static int
 rs_is_qmark(const struct rs *r, size_t i)
 {
-	return rs_mark_at(r, i, 1) > 0 || rs_block_at(r, i, 1) > 0;
+	int f;
+
+	return rs_mark_at(r, i, 1, &f) > 0 || rs_block_at(r, i, 1) > 0;
 }
 
 /* Gives one line its kind; returns how many lines it took (a header). */
@@ -614,6 +641,7 @@ rs_kind(struct rs *r, size_t i)
 {
 	const char *s = r->l[i].s;
 	size_t k, j;
+	int f;
 
 	if (rs_is_empty(s))
 		r->l[i].kind = RS_EMPTY;
@@ -621,8 +649,12 @@ rs_kind(struct rs *r, size_t i)
 		r->l[i].kind = rs_is_qmark(r, i) ? RS_QMARK : RS_QUOTE;
 	else if (rs_is_delim(s))
 		r->l[i].kind = RS_DELIM;
-	else if ((k = rs_mark_at(r, i, 0)) > 0 ||
-	    (k = rs_block_at(r, i, 0)) > 0) {
+	else if ((k = rs_mark_at(r, i, 0, &f)) > 0) {
+		for (j = i; j < i + k; j++)
+			r->l[j].kind = RS_MARK;
+		r->l[i].weak = (f & RS_NEED_DATE) && !rs_strong(r, i, k);
+		return k;
+	} else if ((k = rs_block_at(r, i, 0)) > 0) {
 		for (j = i; j < i + k; j++)
 			r->l[j].kind = RS_MARK;
 		return k;
@@ -643,7 +675,6 @@ rs_classify(struct rs *r)
 	int code = 0;
 
 	while (i < r->n) {
-		r->l[i].keep = 1;
 		if (rs_is_fence(r->l[i].s)) {
 			code = !code;
 			r->l[i++].kind = RS_TEXT;
@@ -747,7 +778,8 @@ rs_quotes_from(const struct rs *r, size_t i)
 }
 
 /*
- * A reply header [a, b). Under some words, with unquoted mail after
+ * A reply header [a, b). One that may be prose (weak) and has no
+ * quote after it is text after all. Under some words, with unquoted mail after
  * it (Outlook, Android), it and all after it go; with quoted mail
  * after it only the header goes (the quote is dealt with later). At
  * the top, followed by one quote and then words only, the writer
@@ -759,6 +791,11 @@ rs_rule_mark(struct rs *r, size_t a, size_t b)
 {
 	size_t next = rs_next(r, b), e;
 
+	if (r->l[a].weak && (next >= r->n || !rs_is_quoted(r->l[next].kind))) {
+		for (e = a; e < b; e++)
+			r->l[e].kind = RS_TEXT;
+		return 0;
+	}
 	if (rs_words_before(r, a)) {
 		if (next < r->n && rs_is_quoted(r->l[next].kind)) {
 			rs_drop(r, a, b);
@@ -840,8 +877,10 @@ rs_split(struct rs *r, const char *text)
 	for (p = r->buf; p != NULL; ) {
 		if (r->n == cap) {
 			r->l = xrealloc(r->l, 2 * cap * sizeof(*r->l));
+			memset(r->l + cap, 0, cap * sizeof(*r->l));
 			cap *= 2;
 		}
+		r->l[r->n].keep = 1;
 		r->l[r->n++].s = p;
 		if ((p = strchr(p, '\n')) != NULL)
 			*p++ = '\0';

@@ -108,15 +108,17 @@ corpus_norm(char *s)
 static void
 corpus_show(const char *label, const char *s, size_t len)
 {
-	printf("      %s \"", label);
-	for (size_t i = 0; i < len && i < 72; i++)
+	size_t i;
+
+	printf(" %s \"", label);
+	for (i = 0; i < len && i < 40; i++)
 		putchar(s[i] == '\t' ? ' ' : s[i]);
-	printf("%s\"\n", len > 72 ? "..." : "");
+	printf("%s\"", len > 40 ? "..." : "");
 }
 
-/* The first line where got and want part, both sides of it. */
+/* One line: the first line where got and want part, both sides of it. */
 static void
-corpus_diff(const char *want, const char *got)
+corpus_fail(const char *name, const char *want, const char *got)
 {
 	const char *w = want, *g = got, *we, *ge;
 	unsigned line = 1;
@@ -127,21 +129,20 @@ corpus_diff(const char *want, const char *got)
 		we = we != NULL ? we : w + strlen(w);
 		ge = ge != NULL ? ge : g + strlen(g);
 		if (we - w != ge - g || memcmp(w, g, (size_t)(we - w)) != 0 ||
-		    *we != *ge)
+		    *we != *ge || *we == '\0')
 			break;
-		if (*we == '\0')
-			return;
 		w = we + 1;
 		g = ge + 1;
 		line++;
 	}
-	printf("    line %u:\n", line);
+	printf("FAIL %s: line %u:", name, line);
 	corpus_show("want", w, (size_t)(we - w));
-	corpus_show("got ", g, (size_t)(ge - g));
+	corpus_show("got", g, (size_t)(ge - g));
 	if (*we == '\0' && *ge != '\0')
-		printf("      (got has more lines)\n");
+		printf(" (got goes on)");
 	else if (*ge == '\0' && *we != '\0')
-		printf("      (got stops early)\n");
+		printf(" (got stops)");
+	printf("\n");
 }
 
 static void
@@ -156,11 +157,10 @@ corpus_result(struct corpus *c, const char *name, const char *want,
 		c->kept++;
 		return;
 	}
-	printf("FAIL %s\n", name);
+	corpus_fail(name, want, got);
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(known[i].name, name) == 0)
 			printf("    why: %s\n", known[i].why);
-	corpus_diff(want, got);
 }
 
 static void

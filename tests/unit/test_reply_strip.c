@@ -105,6 +105,14 @@ static const struct strip_case cases[] = {
 	{ "a sentence with wrote", "I wrote to the ward manager on 3 May "
 	    "2023 about this:\nshe will call.\n", "I wrote to the ward "
 	    "manager on 3 May 2023 about this:\nshe will call." },
+	{ "prose that looks like a header stays", "Dear Mr Smith,\n\n"
+	    "On 12 May 2023, Dr Jones wrote:\nwe will call you.\n\nRegards\n",
+	    "Dear Mr Smith,\n\nOn 12 May 2023, Dr Jones wrote:\nwe will call "
+	    "you.\n\nRegards" },
+	{ "the same over a quote is a header", "Yes.\n\nOn 12 May 2023, Jo "
+	    "wrote:\n> old\n", "Yes." },
+	{ "with a time it is a header", "Yes.\n\nOn 12 May 2023 at 10:15, "
+	    "Jo wrote:\nthe original, unquoted\n", "Yes." },
 	{ "On without a date", "On Monday, Dr Smith wrote:\nthe plan.\n",
 	    "On Monday, Dr Smith wrote:\nthe plan." },
 	{ "On as the first word", "On your visit you can ask:\n\n   x\n",
