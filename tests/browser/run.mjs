@@ -450,7 +450,8 @@ test('reviewer', {}, async (r) => {
 	await r.shot();
 });
 
-test('signup', {}, async (r) => {
+test('signup', {allow: [{status: 422, path: '/signup'}]},
+    async (r) => {
 	const p = r.page;
 	const s = r.info.signup;
 	await r.login('admin');
@@ -463,11 +464,19 @@ test('signup', {}, async (r) => {
 	    '[name=channel]'))
 		await box.uncheck();
 	const feed = 'fieldset.channel[data-connector="rss"]';
-	await p.fill(feed + ' input[data-key="url"]', s.feed);
+	await p.fill(feed + ' input[data-key="url"]', 'not a feed address');
 	check(await p.isChecked(feed + ' input[name=channel]'),
 	    'typing the needed setting ticks the channel');
 	await p.fill('#lead-email', s.lead);
 	await p.click('#lead-add');
+	// the API's refusal, in its own words, and nothing made
+	await p.click('#signup-confirm');
+	const err = await p.waitForSelector('#signup-form .status.error');
+	check((await err.textContent()).includes('url'),
+	    'the API\'s detail names the bad setting: ' +
+	    await err.textContent());
+	await r.shot('refused');
+	await p.fill(feed + ' input[data-key="url"]', s.feed);
 	await p.click('#signup-confirm');
 	await p.waitForSelector('#signup-done');
 	await p.waitForSelector('#new-sources .badge[data-health="ok"]',
@@ -542,6 +551,9 @@ test('sources', {}, async (r) => {
 	check(cards.length >= 5, 'every source is listed');
 	check(cards.every((c) => c.includes('Last success') &&
 	    c.includes('Next poll')), 'each shows its health');
+	const rjz = cards.filter((c) => c.includes(r.info.signup.org));
+	check(rjz.length === 1, 'the refused sign-up made no source: ' +
+	    rjz.length + ' for ' + r.info.signup.org);
 	const bad = '#source-list li.source.is-failing';
 	check((await text(p, bad)).includes('503'),
 	    'the failing source shows its last error');

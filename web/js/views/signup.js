@@ -6,6 +6,7 @@ import * as api from '../api.js';
 import {el, fill, field, statusArea, showError, showNote, clearStatus,
     time} from '../dom.js';
 import {channelLabel, healthLabel} from '../format.js';
+import {allSources} from './sources.js';
 
 const REPLY = {
 	api: 'heard posts replies',
@@ -285,8 +286,7 @@ function done(v, org, r) {
 async function watch(v, code, ids, list, round) {
 	let all;
 	try {
-		const r = await api.get('/sources', {org: code});
-		all = Array.isArray(r) ? r : (r.items || []);
+		all = await allSources(code);
 	} catch (e) {
 		showError(v.status, e);
 		return;

@@ -35,17 +35,16 @@ export function leave() {
 }
 
 async function load(v) {
-	let r;
 	clearStatus(v.status);
+	let items;
 	try {
-		r = await api.get('/sources', {org: v.org});
+		items = await allSources(v.org);
 	} catch (e) {
 		showError(v.status, e);
 		return;
 	}
 	if (view !== v)
 		return;
-	const items = (Array.isArray(r) ? r : (r.items || [])).slice();
 	// What needs someone first: failing, then paused, new, working.
 	items.sort((a, b) => (ORDER[a.health] ?? 9) - (ORDER[b.health] ?? 9) ||
 	    a.id - b.id);
@@ -58,6 +57,22 @@ async function load(v) {
 	fill(v.list, items.map((s) => card(v, s)));
 	if (!items.length)
 		v.list.append(el('li', {className: 'empty'}, 'No sources.'));
+}
+
+// Every page of GET /sources (a bare array is taken as one page).
+export async function allSources(org) {
+	const out = [];
+	let cursor = null;
+	for (let page = 0; page < 100; page++) {
+		const r = await api.get('/sources', {org, limit: 200, cursor});
+		if (Array.isArray(r))
+			return out.concat(r);
+		out.push(...(r.items || []));
+		cursor = r.next_cursor;
+		if (!cursor)
+			break;
+	}
+	return out;
 }
 
 function settingsText(settings) {
