@@ -59,15 +59,25 @@ struct mastodon_conf {
 	size_t			 norgs;
 };
 
+/* Roots remembered from earlier pages, so a reply to one costs nothing. */
+#define MASTODON_ROOTS_MAX	200
+
 /*
  * The saved cursor: min_id is the newest notification of the last
  * run that reached the end; next, while a run is under way, is the
  * min_id its next page asks from (every notification up to it is
- * stored). Both are decimal ids, or "" for none.
+ * stored). Both are decimal ids, or "" for none. The rest serves the
+ * threading rule: roots, statuses lately seen to answer nothing; ask,
+ * the statuses of the page in hand whose root is being looked up
+ * (their context, one request each), and found, what those lookups
+ * gave (status id -> root id, "" when no ancestor was visible).
  */
 struct mastodon_cursor {
-	char	min_id[MASTODON_ID_MAX + 1];
-	char	next[MASTODON_ID_MAX + 1];
+	char	 min_id[MASTODON_ID_MAX + 1];
+	char	 next[MASTODON_ID_MAX + 1];
+	json_t	*roots;	/* owned: array of ids, oldest first */
+	json_t	*ask;	/* owned: array of ids */
+	json_t	*found;	/* owned: object, id -> id or "" */
 };
 
 /* One status of a page, as the threading rule reads it. */
@@ -342,19 +352,63 @@ mastodon_cursor_id(json_t *obj, const char *key, char *out)
 		strcpy(out, s);
 }
 
-/* A saved cursor; anything unreadable reads as a first run. */
+/* The ids of a saved array, at most max of them (the newest). */
+static json_t *
+mastodon_cursor_ids(json_t *arr, size_t max)
+{
+	json_t *out = json_array(), *v;
+	size_t i, n = json_array_size(arr);
+
+	for (i = n > max ? n - max : 0; i < n; i++)
+		if (mastodon_is_id(json_string_value(v = json_array_get(arr,
+		    i))))
+			json_array_append(out, v);
+	return out;
+}
+
+static json_t *
+mastodon_cursor_found(json_t *obj)
+{
+	json_t *out = json_object(), *v;
+	const char *k, *r;
+
+	json_object_foreach(obj, k, v) {
+		r = json_string_value(v);
+		if (json_object_size(out) < MASTODON_PAGE_MAX &&
+		    mastodon_is_id(k) && r != NULL && (r[0] == '\0' ||
+		    mastodon_is_id(r)))
+			json_object_set(out, k, v);
+	}
+	return out;
+}
+
+static void
+mastodon_cursor_free(struct mastodon_cursor *cur)
+{
+	json_decref(cur->roots);
+	json_decref(cur->ask);
+	json_decref(cur->found);
+}
+
+/*
+ * A saved cursor; anything unreadable reads as a first run, and
+ * anything in it that is not an id is dropped. Free it after.
+ */
 static void
 mastodon_cursor_read(const char *text, struct mastodon_cursor *cur)
 {
-	json_t *obj;
+	json_t *obj = text != NULL ? json_loads(text, 0, NULL) : NULL;
 
 	memset(cur, 0, sizeof(*cur));
-	if (text == NULL || (obj = json_loads(text, 0, NULL)) == NULL)
-		return;
 	if (json_is_object(obj)) {
 		mastodon_cursor_id(obj, "min_id", cur->min_id);
 		mastodon_cursor_id(obj, "next", cur->next);
 	}
+	cur->roots = mastodon_cursor_ids(json_object_get(obj, "roots"),
+	    MASTODON_ROOTS_MAX);
+	cur->ask = mastodon_cursor_ids(json_object_get(obj, "ask"),
+	    MASTODON_PAGE_MAX);
+	cur->found = mastodon_cursor_found(json_object_get(obj, "found"));
 	json_decref(obj);
 }
 
@@ -369,6 +423,12 @@ mastodon_cursor_text(const struct mastodon_cursor *cur, struct arena *a)
 		json_object_set_new(obj, "min_id", json_string(cur->min_id));
 	if (cur->next[0] != '\0')
 		json_object_set_new(obj, "next", json_string(cur->next));
+	if (json_array_size(cur->roots) > 0)
+		json_object_set(obj, "roots", cur->roots);
+	if (json_array_size(cur->ask) > 0)
+		json_object_set(obj, "ask", cur->ask);
+	if (json_object_size(cur->found) > 0)
+		json_object_set(obj, "found", cur->found);
 	s = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(obj);
 	out = arena_strdup(a, s != NULL ? s : "{}");
@@ -395,6 +455,34 @@ mastodon_get(const struct mastodon_conf *c, const char *min_id,
 	    arena_printf(a, "Bearer %s", c->token));
 }
 
+/* Where a status sits in its conversation: its ancestors, oldest first. */
+static void
+mastodon_get_context(const struct mastodon_conf *c, const char *id,
+    struct arena *a, struct conn_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = "GET";
+	req->url = arena_printf(a, "%s/api/v1/statuses/%s/context", c->base,
+	    id);
+	conn_request_header(req, a, "Accept", MASTODON_ACCEPT);
+	conn_request_header(req, a, "Authorization",
+	    arena_printf(a, "Bearer %s", c->token));
+}
+
+/* The request the cursor stands at: a lookup, else a page. */
+static void
+mastodon_request(const struct mastodon_conf *c,
+    const struct mastodon_cursor *cur, struct arena *a,
+    struct conn_request *req)
+{
+	if (json_array_size(cur->ask) > 0)
+		mastodon_get_context(c, json_string_value(json_array_get(
+		    cur->ask, 0)), a, req);
+	else
+		mastodon_get(c, cur->next[0] != '\0' ? cur->next :
+		    cur->min_id, a, req);
+}
+
 static int
 mastodon_poll(const void *conf, const char *cursor, struct arena *a,
     struct conn_request *req, struct conn_error *e)
@@ -403,8 +491,8 @@ mastodon_poll(const void *conf, const char *cursor, struct arena *a,
 
 	(void)e;
 	mastodon_cursor_read(cursor, &cur);
-	mastodon_get(conf, cur.next[0] != '\0' ? cur.next : cur.min_id, a,
-	    req);
+	mastodon_request(conf, &cur, a, req);
+	mastodon_cursor_free(&cur);
 	return 0;
 }
 
@@ -605,30 +693,69 @@ mastodon_is_ours(const struct mastodon_conf *c, json_t *account)
 	    c->account);
 }
 
-/*
- * The thread key: the in_reply_to_id chain followed through the page
- * as far as it goes. A status whose parent is on the page takes the
- * parent's key; one whose parent is not takes the parent's id (the
- * oldest ancestor the payload names); one that answers nothing is its
- * own root. Bounded by the page: a cycle cannot loop.
- */
-static const char *
-mastodon_root(const struct mastodon_link *l, size_t n, const char *id)
+/* The index of the status id on the page, or n. */
+static size_t
+mastodon_find(const struct mastodon_link *l, size_t n, const char *id)
 {
-	const char *parent = NULL;
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (strcmp(l[j].id, id) == 0)
+			break;
+	return j;
+}
+
+/* l[i]'s furthest ancestor on the page; bounded, so a cycle ends. */
+static size_t
+mastodon_top(const struct mastodon_link *l, size_t n, size_t i)
+{
 	size_t steps, j;
 
-	for (steps = 0; steps <= n; steps++) {
-		for (j = 0; j < n; j++)
-			if (strcmp(l[j].id, id) == 0)
-				break;
-		if (j == n)
-			return parent != NULL ? parent : id;
-		if ((parent = l[j].parent) == NULL)
-			return l[j].id;
-		id = parent;
+	for (steps = 0; steps < n && l[i].parent != NULL; steps++) {
+		if ((j = mastodon_find(l, n, l[i].parent)) == n)
+			break;
+		i = j;
 	}
-	return id;
+	return i;
+}
+
+static int
+mastodon_has(json_t *arr, const char *id)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(arr, i, v)
+		if (strcmp(json_string_value(v), id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The thread key, the root of the conversation (docs/mastodon.md):
+ * the in_reply_to_id chain is followed through the page; a status
+ * that answers nothing is its own root; one whose parent is off the
+ * page takes the parent when that is a thread key lately used, else
+ * the root its context lookup found (the parent if it found none).
+ * NULL when the lookup is still to be made: it is added to ask.
+ */
+static const char *
+mastodon_key(const struct mastodon_link *l, size_t n, size_t i,
+    struct mastodon_cursor *cur)
+{
+	const struct mastodon_link *top = &l[mastodon_top(l, n, i)];
+	const char *r;
+
+	if (top->parent == NULL)
+		return top->id;
+	if (mastodon_has(cur->roots, top->parent))
+		return top->parent;
+	r = json_string_value(json_object_get(cur->found, top->id));
+	if (r != NULL)
+		return r[0] != '\0' ? r : top->parent;
+	if (!mastodon_has(cur->ask, top->id))
+		json_array_append_new(cur->ask, json_string(top->id));
+	return NULL;
 }
 
 /* What the channel adds: visibility decides the reply's. */
@@ -801,12 +928,12 @@ mastodon_mention(json_t *n)
 }
 
 static void
-mastodon_items(const struct mastodon_conf *c, json_t *page,
-    struct arena *a, struct conn_batch *b)
+mastodon_items(const struct mastodon_conf *c, struct mastodon_cursor *cur,
+    json_t *page, struct arena *a, struct conn_batch *b)
 {
 	size_t n = json_array_size(page), nl, i, room;
 	struct mastodon_link *l;
-	const char *id;
+	const char *id, *key;
 	json_t *nt, *st;
 
 	if (n == 0)
@@ -820,8 +947,10 @@ mastodon_items(const struct mastodon_conf *c, json_t *page,
 		nt = json_array_get(page, i);
 		if ((st = mastodon_mention(nt)) == NULL ||
 		    !mastodon_is_id(id = mastodon_str(st, "id")) ||
-		    mastodon_item_from_status(c, nt, st, mastodon_root(l, nl,
-		    id), a, &b->items[b->nitems]) == -1)
+		    (key = mastodon_key(l, nl, mastodon_find(l, nl, id),
+		    cur)) == NULL ||
+		    mastodon_item_from_status(c, nt, st, key, a,
+		    &b->items[b->nitems]) == -1)
 			continue;
 		b->nitems++;
 		b->nitems += mastodon_copies(c, st, &b->items[b->nitems - 1],
@@ -938,21 +1067,42 @@ mastodon_pace(const struct conn_response *r)
 	return mastodon_reset_wait(r);
 }
 
-static int
-mastodon_parse(const void *conf, const char *cursor,
-    const struct conn_response *r, struct arena *a, struct conn_batch *out,
-    struct conn_error *e)
+/*
+ * The keys of a page's threads are remembered, so that a reply to one
+ * polled later joins it with no lookup; the oldest are forgotten.
+ */
+static void
+mastodon_remember(struct mastodon_cursor *cur, const struct conn_batch *b)
 {
-	const struct mastodon_conf *c = conf;
-	struct mastodon_cursor cur;
+	size_t i, n;
+
+	for (i = 0; i < b->nitems; i++)
+		if (!mastodon_has(cur->roots, b->items[i].thread_key))
+			json_array_append_new(cur->roots,
+			    json_string(b->items[i].thread_key));
+	n = json_array_size(cur->roots);
+	for (i = MASTODON_ROOTS_MAX; i < n; i++)
+		json_array_remove(cur->roots, 0);
+	json_object_clear(cur->found);
+}
+
+/*
+ * A page of notifications. While a status's root is unknown the page
+ * gives no items: its lookups come next, then the page again (the
+ * same min_id, so the same notifications), filed whole.
+ */
+static int
+mastodon_parse_page(const struct mastodon_conf *c,
+    struct mastodon_cursor *cur, const struct conn_response *r,
+    struct arena *a, struct conn_batch *out, struct conn_error *e)
+{
 	struct conn_batch b;
 	json_t *page;
 	size_t n;
-	int more;
+	int more = 1;
 
-	e->retry_after = 0;
-	if (mastodon_status(r, 0, e) == -1 ||
-	    (page = mastodon_json(r, 1, "the notifications page", e)) == NULL)
+	if (mastodon_status(r, 0, e) == -1 || (page = mastodon_json(r, 1,
+	    "the notifications page", e)) == NULL)
 		return -1;
 	if ((n = json_array_size(page)) > MASTODON_PAGE_MAX) {
 		json_decref(page);
@@ -961,18 +1111,78 @@ mastodon_parse(const void *conf, const char *cursor,
 		    MASTODON_PAGE_MAX);
 	}
 	memset(&b, 0, sizeof(b));
-	mastodon_cursor_read(cursor, &cur);
-	mastodon_items(c, page, a, &b);
-	more = mastodon_advance(c, &cur, page, r);
+	mastodon_items(c, cur, page, a, &b);
+	if (json_array_size(cur->ask) > 0) {
+		b.items = NULL;
+		b.nitems = 0;
+	} else {
+		more = mastodon_advance(c, cur, page, r);
+		mastodon_remember(cur, &b);
+	}
 	json_decref(page);
 	b.min_interval = mastodon_pace(r);
 	if (more && b.min_interval == 0) {
 		b.next = arena_alloc(a, sizeof(*b.next));
-		mastodon_get(c, cur.next, a, b.next);
+		mastodon_request(c, cur, a, b.next);
 	}
-	b.cursor = mastodon_cursor_text(&cur, a);
+	b.cursor = mastodon_cursor_text(cur, a);
 	*out = b;
 	return 0;
+}
+
+/*
+ * The context of the first status in ask: its first ancestor is the
+ * root. A status gone or hidden from us (404, 410) has none to give,
+ * and its parent stands in; other failures fail the poll, and the
+ * next one asks again.
+ */
+static int
+mastodon_parse_lookup(const struct mastodon_conf *c,
+    struct mastodon_cursor *cur, const struct conn_response *r,
+    struct arena *a, struct conn_batch *out, struct conn_error *e)
+{
+	const char *id = json_string_value(json_array_get(cur->ask, 0));
+	char root[MASTODON_ID_MAX + 1] = "";
+	struct conn_batch b;
+	json_t *v;
+
+	if (r->status != 404 && r->status != 410) {
+		if (mastodon_status(r, 0, e) == -1 || (v = mastodon_json(r, 0,
+		    "a status's context", e)) == NULL)
+			return -1;
+		mastodon_cursor_id(json_array_get(json_object_get(v,
+		    "ancestors"), 0), "id", root);
+		json_decref(v);
+	}
+	json_object_set_new(cur->found, id, json_string(root));
+	json_array_remove(cur->ask, 0);
+	memset(&b, 0, sizeof(b));
+	b.min_interval = mastodon_pace(r);
+	if (b.min_interval == 0) {
+		b.next = arena_alloc(a, sizeof(*b.next));
+		mastodon_request(c, cur, a, b.next);
+	}
+	b.cursor = mastodon_cursor_text(cur, a);
+	*out = b;
+	return 0;
+}
+
+static int
+mastodon_parse(const void *conf, const char *cursor,
+    const struct conn_response *r, struct arena *a, struct conn_batch *out,
+    struct conn_error *e)
+{
+	struct mastodon_cursor cur;
+	int rc;
+
+	e->retry_after = 0;
+	mastodon_cursor_read(cursor, &cur);
+	if (json_array_size(cur.ask) > 0)
+		rc = mastodon_parse_lookup(conf, &cur, r, a, out, e);
+	else
+		rc = mastodon_parse_page(conf, &cur, r, a, out, e);
+	mastodon_cursor_free(&cur);
+	return rc;
 }
 
 /*

@@ -31,6 +31,7 @@
 #define FUZZ_DIGITS	"0123456789"
 #define FUZZ_NEXT	\
 	FUZZ_BASE "/api/v1/notifications?types%5B%5D=mention&min_id="
+#define FUZZ_CONTEXT	FUZZ_BASE "/api/v1/statuses/"
 
 extern const struct connector connector_mastodon;
 
@@ -67,29 +68,53 @@ fuzz_item(const struct conn_item *it)
 	fuzz_json_object(it->meta, "meta");
 }
 
-/* The cursor reads back; a next page stays on the instance. */
+/* Every id of the cursor is decimal, found's roots may be "". */
+static void
+fuzz_cursor(const char *text, int *asking)
+{
+	json_t *cur = json_loads(text, 0, NULL), *v, *w;
+	const char *k, *s;
+	size_t i;
+
+	fuzz_check(json_is_object(cur), "cursor object");
+	json_object_foreach(cur, k, v) {
+		if (json_is_string(v)) {
+			fuzz_check(fuzz_id(json_string_value(v)), "cursor id");
+			continue;
+		}
+		json_array_foreach(v, i, w)
+			fuzz_check(fuzz_id(json_string_value(w)), "cursor ids");
+		json_object_foreach(v, s, w)
+			fuzz_check(fuzz_id(s) && json_is_string(w) &&
+			    (json_string_length(w) == 0 ||
+			    fuzz_id(json_string_value(w))), "found");
+		fuzz_check(json_is_array(v) || json_is_object(v), "cursor");
+	}
+	fuzz_check(json_array_size(json_object_get(cur, "roots")) <= 200,
+	    "roots");
+	*asking = json_array_size(json_object_get(cur, "ask")) > 0;
+	json_decref(cur);
+}
+
+/* The cursor reads back; a next page or lookup stays on the instance. */
 static void
 fuzz_batch(const struct conn_batch *b)
 {
-	const char *k;
-	json_t *cur, *v;
+	int asking;
 	size_t i;
 
 	fuzz_check(b->nitems <= 400 * 2, "nitems");
 	for (i = 0; i < b->nitems; i++)
 		fuzz_item(&b->items[i]);
 	fuzz_check(b->cursor != NULL, "cursor");
-	cur = json_loads(b->cursor, 0, NULL);
-	fuzz_check(json_is_object(cur), "cursor object");
-	json_object_foreach(cur, k, v)
-		fuzz_check(fuzz_id(json_string_value(v)), "cursor id");
-	fuzz_check(b->next == NULL || json_object_get(cur, "next") != NULL,
-	    "next without a place in the cursor");
-	json_decref(cur);
+	fuzz_cursor(b->cursor, &asking);
+	fuzz_check(!asking || b->nitems == 0, "items while asking");
 	fuzz_check(b->min_interval >= 0 && b->min_interval <= 7 * 86400,
 	    "min_interval");
-	fuzz_check(b->next == NULL || (strncmp(b->next->url, FUZZ_NEXT,
-	    strlen(FUZZ_NEXT)) == 0 && b->next->body == NULL), "next");
+	fuzz_check(b->next == NULL || b->next->body == NULL, "next body");
+	fuzz_check(b->next == NULL || (asking ? strncmp(b->next->url,
+	    FUZZ_CONTEXT, strlen(FUZZ_CONTEXT)) == 0 :
+	    strncmp(b->next->url, FUZZ_NEXT, strlen(FUZZ_NEXT)) == 0), "next");
 }
 
 static void
@@ -97,7 +122,10 @@ fuzz_parse(const void *conf, const struct conn_response *r,
     struct arena *a)
 {
 	static const char *const cursors[] = { NULL, "{\"min_id\":\"21\"}",
-	    "{\"min_id\":\"10\",\"next\":\"140\"}", "[1,2]" };
+	    "{\"min_id\":\"10\",\"next\":\"140\"}", "[1,2]",
+	    "{\"ask\":[\"117020577157694002\",\"x\"],\"min_id\":\"39\"}",
+	    "{\"found\":{\"117020577157694002\":\"\",\"1\":7},"
+	    "\"roots\":[\"117020577157693600\",-1],\"min_id\":\"39\"}" };
 	struct conn_batch b;
 	struct conn_error e;
 	size_t i;

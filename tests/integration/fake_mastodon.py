@@ -16,6 +16,8 @@ every Status is the recorded one with only its own fields changed.
 - Every answer carries X-RateLimit-Limit/Remaining/Reset (an ISO 8601
   time) and a Date; past the limit, a 429 {"error": "Too many
   requests"} with the same headers, as Mastodon's rack-attack does.
+- GET /api/v1/statuses/:id/context: {"ancestors": [...], "descendants":
+  [...]}, ancestors oldest first; 404 for a status it does not have.
 - POST /api/v1/statuses (form-encoded): status, in_reply_to_id,
   visibility; an Idempotency-Key seen before for that account returns
   the status it made, and posts nothing.
@@ -94,11 +96,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             fault = srv.faults.pop(0) if srv.faults else None
         if fault is not None:
             return self.send_json(fault[0], fault[1], fault[2])
-        if u.path != "/api/v1/notifications":
+        m = re.fullmatch(r"/api/v1/statuses/([0-9]+)/context", u.path)
+        if u.path != "/api/v1/notifications" and m is None:
             return self.send_json(404, {"error": "Record not found"})
         acct = self.gate()
         if acct is None:
             return
+        if m is not None:
+            ctx = srv.context(int(m.group(1)))
+            if ctx is None:
+                return self.send_json(404, {"error": "Record not found"},
+                                      self.rate)
+            return self.send_json(200, ctx, self.rate)
         page, link = srv.notifications(acct, query, u.query)
         extra = list(self.rate)
         if link:
@@ -290,6 +299,20 @@ class FakeMastodon:
         link = '<%s>; rel="next", <%s>; rel="prev"' % (
             url("max_id", page[-1][0]), url("min_id", page[0][0]))
         return [n for _, n in page], link
+
+    def context(self, sid):
+        """Mastodon's Context of a status, or None if there is none."""
+        with self.lock:
+            if sid not in self.statuses:
+                return None
+            up, at = [], self.statuses[sid]
+            while at["in_reply_to_id"] is not None and \
+                    int(at["in_reply_to_id"]) in self.statuses:
+                at = self.statuses[int(at["in_reply_to_id"])]
+                up.insert(0, at)
+            down = [s for s in self.statuses.values()
+                    if s["in_reply_to_id"] == str(sid)]
+            return {"ancestors": up, "descendants": down}
 
     def post_form(self, acct, form, key):
         """(status, body) for POST /api/v1/statuses."""

@@ -232,6 +232,40 @@ class ReplyTest(MastodonCase):
                          ["in", "in", "out"])
         self.assertEqual(len(self.items()), 3)
 
+    def test_an_answer_to_our_reply_joins_the_thread(self):
+        first = self.srv.status("pat", "@guystrust the ward was cold")
+        self.poll()
+        self.tid = self.h.threads("RJ1")[0]["id"]
+        rid = int(self.h.run("reply", str(self.tid), "--body",
+                             "Sorry, which ward?").stdout)
+        self.h.start()
+        wait_for(lambda: self.reply_row(rid)["status"] == "posted", 20,
+                 "reply posted")
+        self.assertEqual(self.h.stop(), 0)
+        ours = self.srv.made_by("guystrust")[0]
+        self.assertEqual(ours["in_reply_to_id"], first["id"])
+        # Pat answers our reply; its parent is no thread's root.
+        answer = self.srv.status("pat", "@guystrust ward 5, at night",
+                                 in_reply_to=ours["id"])
+        self.poll()
+        self.assertEqual(len(self.h.threads("RJ1")), 1)
+        items = self.h.thread(self.tid)["items"]
+        self.assertEqual([(i["external_id"], i["direction"]) for i in items],
+                         [(first["id"], "in"), (ours["id"], "out"),
+                          (answer["id"], "in")])
+        self.assertIn("/api/v1/statuses/%s/context" % answer["id"],
+                      [p for p, _ in self.srv.gets])
+        # A reply to a thread's root needs no lookup: the root is known.
+        looked = len(self.srv.gets)
+        more = self.srv.status("pat", "@guystrust and the heating",
+                               in_reply_to=first["id"])
+        self.poll()
+        self.assertEqual(self.h.thread(self.tid)["messages"], 4)
+        self.assertEqual([p for p, _ in self.srv.gets[looked:]],
+                         ["/api/v1/notifications"])
+        self.assertIn(more["id"], [i["external_id"] for i in
+                                   self.h.thread(self.tid)["items"]])
+
     def test_public_mention_answered_unlisted(self):
         s = self.srv.status("pat", "@guystrust thanks to ward 5")
         self.poll()

@@ -170,6 +170,34 @@ def errors():
           "url=http://127.0.0.1:3000\ntoken=t\naccount=%s\n" % TRUST["id"])
 
 
+def contexts(thread):
+    """GET /api/v1/statuses/:id/context answers (Mastodon's Context)."""
+    root = notification(30, 117020577157693000, PATIENT, ["mastodonpy_test"],
+                        "the first post of all")["status"]
+    mid = notification(31, 117020577157693600, TRUST, ["pat"],
+                       "our answer", parent=root["id"],
+                       parent_acct_id=PATIENT["id"])["status"]
+    ctx = {"ancestors": [root, mid], "descendants": []}
+    ask = '{"ask":["117020577157694002"],"min_id":"39"}'
+    write("lookup_context_root", head(extra=rate(296)) +
+          json.dumps(ctx, separators=(",", ":")), SETTINGS, ask)
+    write("lookup_context_two_asked", head(extra=rate(296)) +
+          json.dumps(ctx, separators=(",", ":")), SETTINGS,
+          '{"ask":["117020577157694002","117020577157694005"],'
+          '"min_id":"39","next":"80"}')
+    write("lookup_context_no_ancestors", head() +
+          '{"ancestors":[],"descendants":[]}', SETTINGS, ask)
+    write("lookup_context_404", head("404 Not Found") +
+          '{"error":"Record not found"}', SETTINGS, ask)
+    write("lookup_context_401", head("401 Unauthorized") +
+          '{"error":"The access token is invalid"}', SETTINGS, ask)
+    write("lookup_context_low_remaining", head(extra=rate(1)) +
+          json.dumps(ctx, separators=(",", ":")), SETTINGS, ask)
+    write("lookup_context_html", head().replace(
+        "application/json; charset=utf-8", "text/html") +
+        "<html><head><title>Mastodon</title></head></html>", SETTINGS, ask)
+
+
 def one_trust():
     return [notification(60, 117020577157696000, TRUST, ["mastodonpy_test"],
                          "a note to self")]
@@ -216,27 +244,44 @@ def main():
     ]
     write("thread_chain", head(extra=[link(43, 40)] + rate(297)) +
           page(thread), SETTINGS, '{"min_id":"39"}')
+    write("thread_chain_parent_known", head(extra=[link(43, 40)]) +
+          page(thread), SETTINGS,
+          '{"min_id":"39","roots":["117020577157693600"]}')
+    write("thread_chain_root_found", head(extra=[link(43, 40)]) +
+          page(thread), SETTINGS,
+          '{"found":{"117020577157694002":"117020577157693000"},'
+          '"min_id":"39"}')
+    write("thread_chain_none_found", head(extra=[link(43, 40)]) +
+          page(thread), SETTINGS,
+          '{"found":{"117020577157694002":""},"min_id":"39"}')
+    contexts(thread)
 
     full = full_page()
+    # Item 9's parent is a thread key seen before: no lookup.
+    known = ',"roots":["117020577157600000"]}'
     write("link_paging_full_page", head(extra=[link(140, 101)] + rate(250)) +
-          page(full), SETTINGS, '{"min_id":"100"}')
+          page(full), SETTINGS, '{"min_id":"100"' + known)
     write("link_paging_resume", head(extra=[link(140, 101)] + rate(250)) +
-          page(full), SETTINGS, '{"min_id":"90","next":"100"}')
+          page(full), SETTINGS, '{"min_id":"90","next":"100"' + known)
     write("link_elsewhere_not_followed",
           head(extra=[link(140, 101).replace(BASE, "https://evil.example")]) +
-          page(full), SETTINGS, '{"min_id":"100"}')
+          page(full), SETTINGS, '{"min_id":"100"' + known)
     write("link_behind_ignored",
           head(extra=[link(100, 101)]) + page(full), SETTINGS,
-          '{"min_id":"100"}')
+          '{"min_id":"100"' + known)
     write("remaining_low_stops_run",
           head(extra=[link(140, 101)] +
                rate(2, "2026-08-01T13:56:44.000Z")) + page(full),
-          SETTINGS, '{"min_id":"100"}')
+          SETTINGS, '{"min_id":"100"' + known)
     write("remaining_zero_no_date",
           head(extra=[link(140, 101)] + rate(0)).replace(DATE + "\r\n", "") +
-          page(full), SETTINGS, '{"min_id":"100"}')
+          page(full), SETTINGS, '{"min_id":"100"' + known)
     write("no_progress_ends_run", head() + page(full), SETTINGS,
-          '{"min_id":"200"}')
+          '{"min_id":"200"' + known)
+    # Unknown: the page waits for a lookup of item 9's context.
+    write("lookup_asked_for_unknown_parent",
+          head(extra=[link(140, 101)] + rate(250)) + page(full), SETTINGS,
+          '{"min_id":"100"}')
 
     too_many = [{"id": str(i), "type": "mention"} for i in range(1, 402)]
     write("too_many_notifications", head() + json.dumps(too_many), SETTINGS)
