@@ -464,9 +464,10 @@ test('signup', {allow: [{status: 422, path: '/signup'}]},
 	    '[name=channel]'))
 		await box.uncheck();
 	const feed = 'fieldset.channel[data-connector="rss"]';
+	check(await p.isHidden(feed + ' input[data-key="url"]'),
+	    'an unticked channel folds its settings away');
+	await p.check(feed + ' input[name=channel]');
 	await p.fill(feed + ' input[data-key="url"]', 'not a feed address');
-	check(await p.isChecked(feed + ' input[name=channel]'),
-	    'typing the needed setting ticks the channel');
 	await p.fill('#lead-email', s.lead);
 	await p.click('#lead-add');
 	// the API's refusal, in its own words, and nothing made

@@ -121,11 +121,6 @@ function channelBox(ch, i) {
 		    name: key, value: value === undefined ? '' : String(value),
 		    dataset: {key, needed: needed ? '1' : ''}});
 		input.original = value;
-		if (needed)
-			input.addEventListener('input', () => {
-				if (input.value.trim())
-					tick.checked = true;
-			});
 		inputs.push(input);
 		return field(key + (needed ? ' (needed)' : ''), input);
 	};
@@ -134,13 +129,25 @@ function channelBox(ch, i) {
 	for (const k of needs)
 		if (!(k in settings))
 			rows.push(add(k, undefined, true));
+	// An unticked channel folds its settings away, so the page stays
+	// short for an organisation with many channels.
+	const body = el('div', {className: 'channel-settings',
+	    hidden: !tick.checked}, rows);
+	tick.addEventListener('change', () => {
+		body.hidden = !tick.checked;
+		if (tick.checked)
+			(inputs.find((i) => !i.value) || inputs[0])?.focus();
+	});
 	const box = el('fieldset', {className: 'channel',
 	    dataset: {connector: ch.connector}},
 	    el('legend', {}, el('label', {className: 'check'}, tick, ' ',
 	    ch.title || channelLabel(ch.connector))),
 	    el('p', {className: 'meta'}, ch.connector + ' · ' +
-	    (REPLY[ch.reply] || ch.reply)),
-	    rows);
+	    (REPLY[ch.reply] || ch.reply) +
+	    (rows.length > needs.length ? ' · knows ' + Object.entries(
+	    settings).map(([k, val]) => k + ' ' + val).join(', ') : '') +
+	    (needs.length ? ' · needs ' + needs.join(', ') : '')),
+	    body);
 	return {box, tick, inputs, connector: ch.connector};
 }
 
