@@ -37,6 +37,7 @@ struct poller_src {
 	struct source		 src;	/* owned copy of the row */
 	struct poller_job	*job;	/* owned while a poll runs */
 	int			 stale;	/* re-read the row when it ends */
+	int			 caught_up;	/* its first poll is known done */
 	poller_done_fn		 done;	/* poller_poll_now's, or NULL */
 	void			*done_arg;	/* borrowed */
 };
@@ -459,11 +460,16 @@ poller_caught_up(struct poller_job *job)
 	struct store *store = job->p->h->store;
 	char name[128];
 
+	mailer_wake(job->p->h->mailer);
+	/* Once known, never written again: a warm 304 cycle stays cheap. */
+	if (job->ps->caught_up)
+		return;
 	if (ingest_backfill_done(store, job->ps->src.id, time(NULL)) == -1)
 		log_warnx("%s: cannot record the end of its first poll: %s",
 		    poller_name(&job->ps->src, name, sizeof(name)),
 		    store_errmsg(store));
-	mailer_wake(job->p->h->mailer);
+	else
+		job->ps->caught_up = 1;
 }
 
 /* A parsed page: store it, then follow the next one if there is one. */
