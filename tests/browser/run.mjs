@@ -153,10 +153,10 @@ class Run {
 		return this.info.base + '/' + (hash || '');
 	}
 
-	async login(who) {
+	async login(who, fresh = false) {
 		const u = this.info.users[who];
 		const p = this.page;
-		if (sessions.has(who)) {
+		if (sessions.has(who) && !fresh) {
 			await this.ctx.addCookies(sessions.get(who));
 			await p.goto(this.url('#/threads'));
 			await p.waitForSelector('#thread-list li.thread');
@@ -167,7 +167,8 @@ class Run {
 		await p.fill('#login-form input[name=password]', u.password);
 		await p.click('#login-form button[type=submit]');
 		await p.waitForSelector('#thread-list li.thread');
-		sessions.set(who, await this.ctx.cookies());
+		if (!fresh)
+			sessions.set(who, await this.ctx.cookies());
 		return u;
 	}
 
@@ -277,6 +278,12 @@ test('read-by', {}, async (r) => {
 	check(!(await row.getAttribute('class')).includes('unread'),
 	    'the opened conversation is no longer unread in the list');
 	await r.shot();
+	await p.click('#mark-unread');
+	await p.waitForFunction(() => location.hash.startsWith('#/threads') &&
+	    !/^#\/threads\/\d/.test(location.hash));
+	await p.waitForFunction((n) => document.querySelector(
+	    '#thread-list li.thread[data-id="' + n + '"]')?.classList
+	    .contains('unread'), id);
 });
 
 test('reply', {}, async (r) => {
@@ -600,6 +607,18 @@ test('phone', {viewport: PHONE, mobile: true}, async (r) => {
 	await p.click('#thread-pane .back');
 	await p.waitForSelector('.list-pane', {state: 'visible'});
 	await r.noSideScroll('the inbox again');
+});
+
+test('logout', {}, async (r) => {
+	const p = r.page;
+	await r.login('lead', true);
+	await p.click('#logout');
+	await p.waitForSelector('#login-form');
+	check(await p.isHidden('#nav'), 'no menu once logged out');
+	await p.goto(r.url('#/threads'));
+	await p.waitForSelector('#login-form');
+	check(p.url().endsWith('#/login'), 'the inbox asks for a log-in again');
+	await r.shot();
 });
 
 async function main() {
