@@ -598,7 +598,18 @@ test('phone', {viewport: PHONE, mobile: true}, async (r) => {
 	const p = r.page;
 	await r.login('lead');
 	await r.noSideScroll('the inbox');
+	check(await p.isHidden('#filter-connector'), 'the lists of filters ' +
+	    'fold away on a phone');
 	await r.shot('inbox');
+	await p.click('#filters-toggle');
+	await p.selectOption('#filter-connector', 'care-connect');
+	await until(async () => {
+		const ids = await r.threadIds();
+		return ids.length === 1 && ids[0] === r.info.threads.api;
+	}, 'the channel filter on a phone');
+	check(await p.isVisible('#filter-connector'), 'a filter in use stays ' +
+	    'in sight');
+	await r.shot('filtered');
 	await r.openThread(r.info.threads.api);
 	check(await p.isHidden('.list-pane'), 'an open thread takes the screen');
 	check(await p.isVisible('#thread-pane .back'), 'with a way back');

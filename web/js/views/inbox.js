@@ -101,8 +101,21 @@ function filterForm(f) {
 	    el('div', {className: 'checks'},
 	    el('label', {className: 'check'}, unread, ' Unread only'),
 	    el('label', {className: 'check'}, assigned, ' Assigned to me'),
+	    el('button', {type: 'button', className: 'link filters-toggle',
+	    id: 'filters-toggle', 'aria-expanded': 'false'}, 'More filters'),
 	    el('button', {type: 'button', className: 'link', id: 'refresh'},
 	    'Refresh')));
+	// On a phone the four lists fold away behind "More filters"; they
+	// start open when one of them is in use.
+	const toggle = form.querySelector('#filters-toggle');
+	const setOpen = (open) => {
+		form.classList.toggle('open', open);
+		toggle.setAttribute('aria-expanded', String(open));
+		toggle.textContent = open ? 'Fewer filters' : 'More filters';
+	};
+	setOpen(['org', 'connector', 'status', 'severity'].some((k) => f[k]));
+	toggle.addEventListener('click', () =>
+	    setOpen(!form.classList.contains('open')));
 	const controls = {org, connector, status, severity, unread, assigned,
 	    q};
 	const apply = () => {
