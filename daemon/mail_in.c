@@ -23,7 +23,7 @@ struct mail_in_job {
 	struct mail_msg		 msg;		/* owned */
 	struct mail_verdict	 v;		/* owned */
 	struct reply_thread	 t;		/* owned; if accepted */
-	int64_t			 row;	/* mail_in id, if claimed */
+	int64_t			 row;	/* its mail_in id */
 	int64_t			 claimed_at;	/* old claim */
 	struct mail_in_report	*rep;		/* borrowed */
 };
