@@ -446,6 +446,10 @@ test('reviewer', {}, async (r) => {
 	await r.login('reviewer');
 	check(await p.isHidden('[data-nav="signup"]'),
 	    'a reviewer has no sign-up in the menu');
+	await p.goto(r.url('#/signup'));
+	await p.waitForFunction(() => location.hash === '#/threads');
+	check((await text(p, '#flash')).includes('Only an admin'),
+	    'and is told so when they type its address');
 	await r.openThread(r.info.threads.kind);
 	await p.waitForFunction(() => document.querySelector('#read-by')
 	    ?.textContent.includes('Rita Reviewer'));
@@ -620,9 +624,25 @@ test('phone', {viewport: PHONE, mobile: true}, async (r) => {
 	await r.noSideScroll('the inbox again');
 });
 
-test('logout', {}, async (r) => {
+test('logout', {allow: [{status: 401, path: '/api/v1/threads'}]},
+    async (r) => {
 	const p = r.page;
-	await r.login('lead', true);
+	const u = await r.login('lead', true);
+	const id = r.info.threads.kind;
+	await r.openThread(id);
+	// the session ends under the page: back to the log-in, then to
+	// the same conversation
+	await r.ctx.clearCookies();
+	await p.click('#refresh');
+	await p.waitForSelector('#login-form');
+	check((await text(p, '#flash')).includes('session has ended'),
+	    'the user is told why they must log in again');
+	await p.fill('#login-form input[name=email]', u.email);
+	await p.fill('#login-form input[name=password]', u.password);
+	await p.click('#login-form button[type=submit]');
+	await p.waitForFunction((n) => location.hash.startsWith('#/threads/' +
+	    n), id);
+	await p.waitForSelector('#thread-pane .thread-view');
 	await p.click('#logout');
 	await p.waitForSelector('#login-form');
 	check(await p.isHidden('#nav'), 'no menu once logged out');

@@ -25,6 +25,7 @@ const main = document.getElementById('main');
 const flash = document.getElementById('flash');
 let current = null;	// the view on screen
 let afterLogin = null;	// where to go once logged in
+let pendingFlash = null;	// an error to show on the next page
 
 // "#/threads/4?org=RJ1" -> {path: '/threads/4', query: URLSearchParams}
 export function parseHash(hash) {
@@ -74,6 +75,10 @@ async function route() {
 	const m = match(path);
 
 	clearStatus(flash);
+	if (pendingFlash) {
+		showError(flash, pendingFlash);
+		pendingFlash = null;
+	}
 	showHeader();
 	if (m === null) {
 		go('#/threads');
@@ -85,7 +90,7 @@ async function route() {
 		return;
 	}
 	if (m.r.admin && !session.isAdmin()) {
-		showError(flash, 'Only an admin can open that page.');
+		pendingFlash = 'Only an admin can open that page.';
 		go('#/threads');
 		return;
 	}
@@ -136,13 +141,16 @@ async function logout() {
 	go('#/login');
 }
 
+// Several requests may find the session gone at once; the first one
+// keeps where the user was.
 function sessionLost() {
 	session.clear();
-	afterLogin = location.hash;
-	showError(flash, 'Your session has ended; please log in again.');
 	current = null;
-	if (!location.hash.startsWith('#/login'))
+	if (!location.hash.startsWith('#/login')) {
+		afterLogin = location.hash;
+		pendingFlash = 'Your session has ended; please log in again.';
 		location.hash = '#/login';
+	}
 }
 
 async function boot() {
