@@ -186,6 +186,18 @@ class Run {
 		    (lis) => lis.map((li) => Number(li.dataset.id)));
 	}
 
+	// Every visible form control has a label a screen reader can read.
+	async labelled(what) {
+		const bare = await this.page.evaluate(() => [...document
+		    .querySelectorAll('input, select, textarea')]
+		    .filter((c) => c.offsetParent !== null &&
+		    !(c.labels && c.labels.length) &&
+		    !c.getAttribute('aria-label'))
+		    .map((c) => c.tagName + '#' + c.id + '[' + c.name + ']'));
+		check(bare.length === 0, what + ': controls without a label: ' +
+		    bare.join(', '));
+	}
+
 	// No horizontal scrolling: the page is no wider than the screen.
 	async noSideScroll(what) {
 		const [sw, cw] = await this.page.evaluate(() => [
@@ -207,6 +219,7 @@ test('login', {allow: [{status: 401, path: '/api/v1/login'}]}, async (r) => {
 	await p.waitForSelector('#login-form');
 	check(p.url().endsWith('#/login'), 'a logged-out visit goes to ' +
 	    '#/login, not ' + p.url());
+	await r.labelled('the log-in form');
 	await p.fill('#login-form input[name=email]',
 	    r.info.users.lead.email);
 	await p.fill('#login-form input[name=password]', 'not the password');
@@ -352,6 +365,7 @@ test('status', {}, async (r) => {
 	    ?.textContent.includes('Assigned to Lee Lead'));
 	await p.fill('#set-tags', 'nursing, praise');
 	await p.click('#set-tags + button');
+	await r.labelled('the inbox and a conversation');
 	await p.waitForFunction(() => [...document.querySelectorAll(
 	    '.thread-head .tags li')].map((l) => l.textContent).join() ===
 	    'nursing,praise');
@@ -478,6 +492,7 @@ test('signup', {allow: [{status: 422, path: '/signup'}]},
 	check(await p.isHidden(feed + ' input[data-key="url"]'),
 	    'an unticked channel folds its settings away');
 	await p.check(feed + ' input[name=channel]');
+	await r.labelled('the sign-up form');
 	await p.fill(feed + ' input[data-key="url"]', 'not a feed address');
 	await p.fill('#lead-email', s.lead);
 	await p.click('#lead-add');
@@ -516,6 +531,7 @@ test('invite', {}, async (r) => {
 	    'the invitation links to this inbox: ' + got.link);
 	await p.goto(got.link);
 	await p.waitForSelector('#invite-form');
+	await r.labelled('the invitation form');
 	await p.fill('#invite-form input[name=name]', 'Pat Pals');
 	await p.fill('#invite-form input[name=password]', 'a long new password 1');
 	await p.fill('#invite-form input[name=password2]', 'a long new password');
@@ -588,6 +604,8 @@ test('settings', {}, async (r) => {
 	await r.login('lead');
 	await p.click('[data-nav="settings"]');
 	const sel = '.notify-list select[data-org="RJ1"]';
+	await p.waitForSelector(sel);
+	await r.labelled('the settings');
 	await p.selectOption(sel, 'digest');
 	await p.click('.notify-list li button');
 	await p.waitForSelector('.status.note');
