@@ -485,7 +485,13 @@ static const char migrations_v4[] =
 /* the status to go back to when a hidden thread is shown again */
 "ALTER TABLE threads ADD COLUMN status_before_hide TEXT;"
 "CREATE INDEX threads_org_severity_last"
-"  ON threads(org_id, severity, last_at);";
+"  ON threads(org_id, severity, last_at);"
+/* The web's counts per organisation and channel, from the index alone. */
+"CREATE INDEX threads_org_connector_status"
+"  ON threads(org_id, connector, status);"
+/* The median first response over everything, walked in order. */
+"CREATE INDEX threads_response ON threads(first_response_at - first_at)"
+"  WHERE first_response_at IS NOT NULL;";
 
 static const char *const migrations[] = {
 	migrations_v1,

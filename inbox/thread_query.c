@@ -108,21 +108,33 @@ static const char tq_sql_read_by[] =
     " JOIN users u ON u.id = r.user_id WHERE r.thread_id = ?1"
     " ORDER BY r.read_at DESC, u.id";
 
-#define TQ_COUNT_ORGS(where) \
-    "SELECT o.code, o.name, sum(" TQ_UNREAD "), count(*)" \
-    " FROM threads t JOIN organisations o ON o.id = t.org_id" \
-    " WHERE t.status <> 'hidden'" where \
-    " GROUP BY t.org_id ORDER BY o.name, o.code"
-#define TQ_COUNT_CONNECTORS(where) \
-    "SELECT t.connector, sum(" TQ_UNREAD "), count(*) FROM threads t" \
-    " WHERE t.status <> 'hidden'" where \
-    " GROUP BY t.connector ORDER BY t.connector"
+/*
+ * Counts come from two small groupings instead of a look at every
+ * thread's reads: the threads per (organisation, connector), from the
+ * covering index threads_org_connector_status alone, and the user's
+ * reads that are current, per the same pair. Unread is the difference.
+ */
+#define TQ_COUNT_ALL(where) \
+    "SELECT t.org_id, t.connector, count(*) FROM threads t" \
+    " WHERE t.status <> 'hidden'" where " GROUP BY t.org_id, t.connector"
+#define TQ_COUNT_READ(where) \
+    "SELECT t.org_id, t.connector, count(*) FROM reads r" \
+    " JOIN threads t ON t.id = r.thread_id WHERE r.user_id = ?1" \
+    " AND r.read_at >= t.last_at AND t.status <> 'hidden'" where \
+    " GROUP BY t.org_id, t.connector"
 #define TQ_READABLE	" AND t.org_id IN (" ACCESS_READABLE_ORGS_SQL ")"
 
-static const char tq_sql_count_orgs_all[] = TQ_COUNT_ORGS("");
-static const char tq_sql_count_orgs[] = TQ_COUNT_ORGS(TQ_READABLE);
-static const char tq_sql_count_conn_all[] = TQ_COUNT_CONNECTORS("");
-static const char tq_sql_count_conn[] = TQ_COUNT_CONNECTORS(TQ_READABLE);
+#define TQ_ONE_ORG	" AND t.org_id = ?2"
+
+/* Every organisation, the readable ones, one, one readable. */
+static const char *const tq_sql_count_all[4] = { TQ_COUNT_ALL(""),
+	TQ_COUNT_ALL(TQ_READABLE), TQ_COUNT_ALL(TQ_ONE_ORG),
+	TQ_COUNT_ALL(TQ_READABLE TQ_ONE_ORG) };
+static const char *const tq_sql_count_read[4] = { TQ_COUNT_READ(""),
+	TQ_COUNT_READ(TQ_READABLE), TQ_COUNT_READ(TQ_ONE_ORG),
+	TQ_COUNT_READ(TQ_READABLE TQ_ONE_ORG) };
+static const char tq_sql_org_name[] =
+    "SELECT code, name FROM organisations WHERE id = ?1";
 
 static const char *const tq_statuses[] = {
 	"new", "open", "in_progress", "resolved", "closed", "hidden", NULL,
@@ -541,56 +553,138 @@ done:
 	return out;
 }
 
-/* Rows of a counts statement: name column, then unread and total. */
+/* {"unread","total"} kept under key in o, made on first use. */
 static json_t *
-tq_counts(struct store *s, const char *sql, int64_t user_id, int with_name)
+tq_tally(json_t *o, const char *key)
 {
+	json_t *t = json_object_get(o, key);
+
+	if (t == NULL) {
+		t = json_pack("{s:i, s:i}", "unread", 0, "total", 0);
+		json_object_set_new(o, key, t);
+	}
+	return t;
+}
+
+static void
+tq_tally_add(json_t *t, const char *field, json_int_t n)
+{
+	json_object_set_new(t, field, json_integer(json_integer_value(
+	    json_object_get(t, field)) + n));
+}
+
+/*
+ * Adds each row of a counts statement (org id, connector, n) to the
+ * tallies per organisation (by id) and per connector: to "total", or
+ * for reads taken from "unread" (which starts as the total). -1 error.
+ */
+static int
+tq_count_rows(struct store *s, const char *sql, int64_t user,
+    const int64_t *org, json_t *orgs, json_t *conns, int reads)
+{
+	char key[24];
 	sqlite3_stmt *q;
-	json_t *out, *o;
-	int rc, c = with_name ? 2 : 1;
+	json_int_t n;
+	int rc;
 
 	if ((q = store_stmt(s, sql)) == NULL)
-		return NULL;
-	sqlite3_bind_int64(q, 1, user_id);
-	out = json_array();
+		return -1;
+	sqlite3_bind_int64(q, 1, user);
+	if (org != NULL)
+		sqlite3_bind_int64(q, 2, *org);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		o = json_object();
-		json_object_set_new(o, with_name ? "code" : "name",
-		    jsonout_col_str(q, 0));
-		if (with_name)
-			json_object_set_new(o, "name", jsonout_col_str(q, 1));
-		json_object_set_new(o, "unread",
-		    json_integer(sqlite3_column_int64(q, c)));
-		json_object_set_new(o, "total",
-		    json_integer(sqlite3_column_int64(q, c + 1)));
-		json_array_append_new(out, o);
+		snprintf(key, sizeof(key), "%lld",
+		    (long long)sqlite3_column_int64(q, 0));
+		n = sqlite3_column_int64(q, 2);
+		if (reads)
+			n = -n;
+		tq_tally_add(tq_tally(orgs, key), "unread", n);
+		tq_tally_add(tq_tally(conns, store_col_text(q, 1)), "unread", n);
+		if (!reads) {
+			tq_tally_add(tq_tally(orgs, key), "total", n);
+			tq_tally_add(tq_tally(conns, store_col_text(q, 1)),
+			    "total", n);
+		}
 	}
 	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
-		json_decref(out);
-		return NULL;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+tq_by_name(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(json_string_value(json_object_get(x, "name")),
+	    json_string_value(json_object_get(y, "name")));
+
+	return c != 0 ? c : strcmp(json_string_value(json_object_get(x,
+	    "code")), json_string_value(json_object_get(y, "code")));
+}
+
+/* The tallies (taken) as a sorted array; orgs get their code and name. */
+static json_t *
+tq_tally_list(struct store *s, json_t *tallies, int orgs)
+{
+	json_t *out = json_array(), **v, *t;
+	const char *key;
+	sqlite3_stmt *q;
+	size_t n = 0, i;
+
+	v = xcalloc(json_object_size(tallies) + 1, sizeof(*v));
+	json_object_foreach(tallies, key, t) {
+		v[n] = json_incref(t);
+		if (!orgs)
+			json_object_set_new(t, "name", json_string(key));
+		else if ((q = store_stmt(s, tq_sql_org_name)) != NULL) {
+			sqlite3_bind_int64(q, 1, strtoll(key, NULL, 10));
+			if (sqlite3_step(q) == SQLITE_ROW) {
+				json_object_set_new(t, "code",
+				    jsonout_col_str(q, 0));
+				json_object_set_new(t, "name",
+				    jsonout_col_str(q, 1));
+			}
+			sqlite3_reset(q);
+		}
+		if (!json_is_string(json_object_get(t, "name")))
+			json_object_set_new(t, "name", json_string(""));
+		if (!json_is_string(json_object_get(t, "code")))
+			json_object_set_new(t, "code", json_string(""));
+		n++;
 	}
+	qsort(v, n, sizeof(*v), tq_by_name);
+	for (i = 0; i < n; i++) {
+		if (!orgs)
+			json_object_del(v[i], "code");
+		json_array_append_new(out, v[i]);
+	}
+	free(v);
+	json_decref(tallies);
 	return out;
 }
 
 json_t *
 thread_query_counts(struct store *s, int64_t user_id)
 {
-	json_t *orgs, *conns;
-	int admin;
+	return thread_query_counts_of(s, user_id, NULL);
+}
 
-	if ((admin = tq_is_admin(s, user_id)) == -1)
-		return NULL;
-	orgs = tq_counts(s, admin ? tq_sql_count_orgs_all : tq_sql_count_orgs,
-	    user_id, 1);
-	conns = tq_counts(s, admin ? tq_sql_count_conn_all :
-	    tq_sql_count_conn, user_id, 0);
-	if (orgs == NULL || conns == NULL) {
+json_t *
+thread_query_counts_of(struct store *s, int64_t user_id, const int64_t *org)
+{
+	json_t *orgs = json_object(), *conns = json_object();
+	int admin, shape;
+
+	if ((admin = tq_is_admin(s, user_id)) == -1 ||
+	    (shape = !admin + (org != NULL ? 2 : 0)) < 0 ||
+	    tq_count_rows(s, tq_sql_count_all[shape], user_id, org, orgs,
+	    conns, 0) == -1 || tq_count_rows(s, tq_sql_count_read[shape],
+	    user_id, org, orgs, conns, 1) == -1) {
 		json_decref(orgs);
 		json_decref(conns);
 		return NULL;
 	}
-	return json_pack("{s:o, s:o}", "orgs", orgs, "connectors", conns);
+	return json_pack("{s:o, s:o}", "orgs", tq_tally_list(s, orgs, 1),
+	    "connectors", tq_tally_list(s, conns, 0));
 }
 
 int

@@ -52,6 +52,9 @@ struct json_t	*thread_query_list(struct store *, const struct tq_filter *,
  * on error.
  */
 struct json_t	*thread_query_counts(struct store *, int64_t user_id);
+/* The same for one organisation (its row id) when org is not NULL. */
+struct json_t	*thread_query_counts_of(struct store *, int64_t user_id,
+		    const int64_t *org);
 /*
  * The organisation of thread id if the user may read it (1 and
  * *org_id), 0 if there is no such thread or the user may not read it

@@ -713,7 +713,7 @@ static void
 test_counts_and_stats(void **state)
 {
 	struct fixture *f = *state;
-	json_t *c, *st;
+	json_t *c, *st, *o;
 
 	five(f);
 	exec(f->s, "UPDATE threads SET status = 'hidden' WHERE id = 4;"
@@ -730,16 +730,36 @@ test_counts_and_stats(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(
 	    json_object_get(c, "orgs"), 0), "unread")), 0);
 	json_decref(c);
+	/* A read before the last message does not count; one after does. */
+	assert_int_equal(reads_mark(f->s, 2, ADMIN, NOW - 450), 0);
+	assert_int_equal(reads_mark(f->s, 5, ADMIN, NOW), 0);
 	c = thread_query_counts(f->s, ADMIN);
 	assert_int_equal(json_array_size(json_object_get(c, "orgs")), 3);
 	assert_int_equal(json_array_size(json_object_get(c, "connectors")), 3);
+	/* By name: Guy's (RJ1), Newcastle (RTD), The Densham (A81001). */
+	o = json_array_get(json_object_get(c, "orgs"), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "code")),
+	    "RJ1");
+	assert_int_equal(json_integer_value(json_object_get(o, "total")), 2);
+	assert_int_equal(json_integer_value(json_object_get(o, "unread")), 1);
+	o = json_array_get(json_object_get(c, "connectors"), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "name")),
+	    "care-opinion");
+	assert_null(json_object_get(o, "code"));
+	assert_int_equal(json_integer_value(json_object_get(o, "total")), 2);
+	assert_int_equal(json_integer_value(json_object_get(o, "unread")), 1);
+	o = json_array_get(json_object_get(c, "connectors"), 2);
+	assert_string_equal(json_string_value(json_object_get(o, "name")),
+	    "rss");
+	/* Thread 4 is hidden: RTD's rss counts thread 1 only. */
+	assert_int_equal(json_integer_value(json_object_get(o, "total")), 1);
 	json_decref(c);
 	st = stats_json(f->s, ADMIN, NULL, NOW);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(
 	    st, "threads"), "new")), 4);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(
 	    st, "threads"), "hidden")), 1);
-	assert_int_equal(json_integer_value(json_object_get(st, "unread")), 4);
+	assert_int_equal(json_integer_value(json_object_get(st, "unread")), 3);
 	assert_int_equal(json_integer_value(json_object_get(st,
 	    "messages_7d")), 5);
 	assert_int_equal(json_integer_value(json_object_get(st,
