@@ -2,8 +2,10 @@
 
 import calendar
 import os
+import signal
 import sqlite3
 import sys
+import threading
 import time
 import unittest
 
@@ -265,6 +267,40 @@ class ReplyTest(MastodonCase):
                          ["/api/v1/notifications"])
         self.assertIn(more["id"], [i["external_id"] for i in
                                    self.h.thread(self.tid)["items"]])
+
+    def test_killed_mid_post_is_resent_with_its_key_and_posted_once(self):
+        s = self.srv.status("pat", "@guystrust lost property?",
+                            visibility="direct")
+        self.poll()
+        self.tid = self.h.threads("RJ1")[0]["id"]
+        rid = int(self.h.run("reply", str(self.tid), "--body",
+                             "Ask at the front desk.").stdout)
+        release, real = threading.Event(), self.srv.post_form
+
+        def held(acct, form, key):
+            release.wait(30)
+            return real(acct, form, key)
+        self.srv.post_form = held
+        self.h.start()
+        wait_for(lambda: self.srv.posts, 20, "the POST")
+        self.h.stop(signal.SIGKILL)
+        release.set()
+        # The instance made the status; heard never heard back.
+        wait_for(lambda: self.srv.made_by("guystrust"), 20, "the status")
+        self.assertEqual(self.reply_row(rid)["status"], "posting")
+        # Mastodon drops a repeated key, so heard sends it again itself.
+        self.h.start()
+        wait_for(lambda: self.reply_row(rid)["status"] == "posted", 20,
+                 "reply posted")
+        self.assertEqual(self.h.stop(), 0)
+        self.assertEqual(len(self.srv.posts), 2)
+        self.assertEqual(self.srv.posts[0]["key"], self.srv.posts[1]["key"])
+        self.assertEqual(self.srv.posts[1]["form"]["in_reply_to_id"], s["id"])
+        mine = self.srv.made_by("guystrust")
+        self.assertEqual(len(mine), 1)
+        self.assertEqual(self.reply_row(rid)["external_id"], mine[0]["id"])
+        self.assertEqual([i["direction"] for i in
+                          self.h.thread(self.tid)["items"]], ["in", "out"])
 
     def test_public_mention_answered_unlisted(self):
         s = self.srv.status("pat", "@guystrust thanks to ward 5")
