@@ -339,6 +339,12 @@ test('reply', {}, async (r) => {
 	const link = await p.$('.task a');
 	check(link && /^https?:/.test(await link.getAttribute('href')),
 	    'the task links to the page where it is posted');
+	await r.ctx.grantPermissions(['clipboard-read', 'clipboard-write'],
+	    {origin: r.info.base});
+	await p.click('.task button:text("Copy text")');
+	await p.waitForSelector('.task :text("Copied.")');
+	check(await p.evaluate(() => navigator.clipboard.readText()) === said2,
+	    '"Copy text" puts the reply on the clipboard');
 	await r.shot('task');
 });
 
