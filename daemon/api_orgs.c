@@ -1,4 +1,4 @@
-/* api_orgs: the JSON API's organisations: ODS search, one with its channels, and sign-up. */
+/* api_orgs: the API's organisations: search, channels, sign-up. */
 #include "api_orgs.h"
 
 #include <stdio.h>
@@ -24,17 +24,20 @@
 
 /* A sign-up as checked, before anything is written. */
 struct api_signup {
-	const char		*code;		/* borrowed: the path */
-	const char		*name;		/* borrowed: org's JSON */
+	const char		*code;	/* borrowed: the org's JSON */
+	const char		*name;	/* borrowed: the org's JSON */
 	size_t			 nsources;
 	const struct connector	*conn[API_ORGS_SIGNUP_MAX];
-	char			*settings[API_ORGS_SIGNUP_MAX];	/* owned */
+	/* owned JSON text, ready for sources_add */
+	char			*settings[API_ORGS_SIGNUP_MAX];
 	int64_t			 ids[API_ORGS_SIGNUP_MAX];
 	size_t			 nleads;
-	const char		*leads[API_ORGS_SIGNUP_MAX];	/* borrowed */
+	/* borrowed from the request's body */
+	const char		*leads[API_ORGS_SIGNUP_MAX];
 	int64_t			 lead_ids[API_ORGS_SIGNUP_MAX];
 	int			 lead_new[API_ORGS_SIGNUP_MAX];
-	char			 tokens[API_ORGS_SIGNUP_MAX][SESSIONS_SECRET_LEN];
+	/* "" when that lead needs no invitation */
+	char	 tokens[API_ORGS_SIGNUP_MAX][SESSIONS_SECRET_LEN];
 };
 
 int
@@ -238,8 +241,8 @@ api_signup_read(struct api_req *req, struct api_resp *resp,
 	}
 	json_array_foreach(leads, i, v) {
 		if (!json_is_string(v) || json_string_length(v) > 254) {
-			api_error(resp, 400, "bad_request", "leads[%zu] must be "
-			    "an email address", i);
+			api_error(resp, 400, "bad_request", "leads[%zu] must "
+			    "be an email address", i);
 			return -1;
 		}
 		su->leads[su->nleads++] = json_string_value(v);

@@ -1,4 +1,4 @@
-/* api_orgs: the JSON API's organisations: ODS search, one with its channels, and sign-up. */
+/* api_orgs: the API's organisations: search, channels, sign-up. */
 #ifndef HEARD_API_ORGS_H
 #define HEARD_API_ORGS_H
 

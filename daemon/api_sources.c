@@ -1,4 +1,4 @@
-/* api_sources: the JSON API's sources (list, add, edit, pause, poll now) and connectors. */
+/* api_sources: the API's sources (list, add, edit, poll) and connectors. */
 #include "api_sources.h"
 
 #include <stdio.h>

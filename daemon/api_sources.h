@@ -1,4 +1,4 @@
-/* api_sources: the JSON API's sources (list, add, edit, pause, poll now) and connectors. */
+/* api_sources: the API's sources (list, add, edit, poll) and connectors. */
 #ifndef HEARD_API_SOURCES_H
 #define HEARD_API_SOURCES_H
 

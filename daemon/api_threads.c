@@ -1,4 +1,4 @@
-/* api_threads: the JSON API's conversations: list, counts, one thread, reads, replies and staff actions. */
+/* api_threads: the API's threads: list, view, reads, replies, actions. */
 #include "api_threads.h"
 
 #include <stdio.h>
@@ -113,9 +113,9 @@ api_threads_list(struct api_req *req, struct api_resp *resp)
 		return 0;
 	/* Names the store does not know are well-formed but unacceptable. */
 	if (f.status != NULL && !thread_query_status_ok(f.status))
-		return api_error(resp, 422, "invalid", "status: '%s' is not one "
-		    "of new, open, in_progress, resolved, closed, hidden",
-		    f.status);
+		return api_error(resp, 422, "invalid", "status: '%s' is not "
+		    "one of new, open, in_progress, resolved, closed, "
+		    "hidden", f.status);
 	if (f.severity != NULL && !thread_query_severity_ok(f.severity))
 		return api_error(resp, 422, "invalid", "severity: '%s' is not "
 		    "one of low, normal, high, urgent", f.severity);

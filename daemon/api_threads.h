@@ -1,4 +1,4 @@
-/* api_threads: the JSON API's conversations: list, counts, one thread, reads, replies and staff actions. */
+/* api_threads: the API's threads: list, view, reads, replies, actions. */
 #ifndef HEARD_API_THREADS_H
 #define HEARD_API_THREADS_H
 

@@ -1,4 +1,4 @@
-/* api_users: the JSON API's staff accounts (list, add, change) and invitations to them. */
+/* api_users: the API's staff accounts and invitations to them. */
 #include "api_users.h"
 
 #include <stdio.h>
@@ -294,7 +294,8 @@ api_users_set_orgs(struct api_req *req, int64_t id, const char *const *codes,
 		had = 0;
 		json_array_foreach(mine, j, o)
 			if ((code = json_string_value(json_object_get(o,
-			    "code"))) != NULL && strcasecmp(code, codes[i]) == 0)
+			    "code"))) != NULL &&
+			    strcasecmp(code, codes[i]) == 0)
 				had = 1;
 		if (!had)
 			rc = users_set_org(req->h->store, id, codes[i],

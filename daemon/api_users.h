@@ -1,4 +1,4 @@
-/* api_users: the JSON API's staff accounts (list, add, change) and invitations to them. */
+/* api_users: the API's staff accounts and invitations to them. */
 #ifndef HEARD_API_USERS_H
 #define HEARD_API_USERS_H
 

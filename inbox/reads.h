@@ -12,7 +12,8 @@ struct store;
  * after its last activity, so a new message makes it unread again.
  * 0 or -1.
  */
-int	reads_mark(struct store *, int64_t thread, int64_t user, int64_t now);
+int	reads_mark(struct store *, int64_t thread, int64_t user,
+	    int64_t now);
 /* Forgets the user's read of thread: unread again, for them. 0 or -1. */
 int	reads_unmark(struct store *, int64_t thread, int64_t user);
 

@@ -1,4 +1,4 @@
-/* thread_actions: what staff do to a conversation: status, assignee, severity, tags, hiding. */
+/* thread_actions: staff changes to a thread: status, assignee, tags... */
 #include "thread_actions.h"
 
 #include <ctype.h>

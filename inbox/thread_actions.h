@@ -1,4 +1,4 @@
-/* thread_actions: what staff do to a conversation: status, assignee, severity, tags, hiding. */
+/* thread_actions: staff changes to a thread: status, assignee, tags... */
 #ifndef HEARD_THREAD_ACTIONS_H
 #define HEARD_THREAD_ACTIONS_H
 

@@ -1,4 +1,4 @@
-/* thread_query: the inbox's thread list, counts and view, as one user may see them. */
+/* thread_query: the thread list, counts and view one user may see. */
 #include "thread_query.h"
 
 #include <inttypes.h>
@@ -599,7 +599,8 @@ tq_count_rows(struct store *s, const char *sql, int64_t user,
 		if (reads)
 			n = -n;
 		tq_tally_add(tq_tally(orgs, key), "unread", n);
-		tq_tally_add(tq_tally(conns, store_col_text(q, 1)), "unread", n);
+		tq_tally_add(tq_tally(conns, store_col_text(q, 1)), "unread",
+		    n);
 		if (!reads) {
 			tq_tally_add(tq_tally(orgs, key), "total", n);
 			tq_tally_add(tq_tally(conns, store_col_text(q, 1)),

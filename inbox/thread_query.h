@@ -1,4 +1,4 @@
-/* thread_query: the inbox's thread list, counts and view, as one user may see them. */
+/* thread_query: the thread list, counts and view one user may see. */
 #ifndef HEARD_THREAD_QUERY_H
 #define HEARD_THREAD_QUERY_H
 

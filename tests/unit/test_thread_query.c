@@ -1,4 +1,4 @@
-/* test_thread_query: the web's thread list, its filters, pages, access, reads and the actions on a thread. */
+/* test_thread_query: the thread list, pages, access, reads, actions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
