@@ -276,7 +276,12 @@ test('read-by', {}, async (r) => {
 	const p = r.page;
 	await r.login('lead');
 	const id = r.info.threads.kind;
-	await r.openThread(id);
+	// by keyboard: the link takes Enter, and the heading takes the focus
+	await p.focus('#thread-list li.thread[data-id="' + id + '"] a');
+	await p.keyboard.press('Enter');
+	await p.waitForSelector('#thread-pane .thread-view');
+	await p.waitForFunction(() =>
+	    document.activeElement?.id === 'thread-subject');
 	await p.waitForFunction(() => document.querySelector('#read-by')
 	    ?.textContent.includes('Lee Lead'));
 	const body = await text(p, '#thread-pane .message .body');
