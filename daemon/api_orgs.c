@@ -338,14 +338,14 @@ api_signup_write(struct api_req *req, struct api_signup *su, char *err,
 		return -1;
 	for (i = 0; i < su->nsources && rc == 0; i++)
 		if ((su->ids[i] = api_sources_create(req, su->code, su->conn[i],
-		    su->settings[i], err, errlen)) == -1)
-			rc = -1;
+		    su->settings[i], err, errlen)) < 0)
+			rc = (int)su->ids[i];
 	for (i = 0; i < su->nleads && rc == 0; i++)
 		rc = api_signup_lead(req, su, i, err, errlen);
 	if (rc == 0 && (api_signup_audit(req, su) == -1 ||
 	    store_commit(s) == -1))
 		rc = -1;
-	if (rc == -1)
+	if (rc < 0)
 		store_rollback(s);
 	return rc;
 }
@@ -398,8 +398,9 @@ api_orgs_signup(struct api_req *req, struct api_resp *resp)
 	su.code = json_string_value(json_object_get(org, "code"));
 	su.name = json_string_value(json_object_get(org, "name"));
 	if ((rc = api_signup_read(req, resp, &su)) == 0 &&
-	    (rc = api_signup_write(req, &su, err, sizeof(err))) == -1)
-		api_error(resp, 422, "invalid", "%s", err);
+	    (rc = api_signup_write(req, &su, err, sizeof(err))) < 0)
+		api_error(resp, rc == -2 ? 409 : 422, rc == -2 ? "conflict" :
+		    "invalid", "%s", err);
 	if (rc == 0)
 		api_ok(resp, 201, api_signup_after(req, &su));
 	api_signup_free(&su);

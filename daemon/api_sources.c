@@ -241,6 +241,13 @@ api_sources_create(struct api_req *req, const char *org,
 		snprintf(err, errlen, "%s", store_errmsg(req->h->store));
 		return -1;
 	}
+	if ((id = sources_same(req->h->store, org, c->name, settings)) > 0) {
+		snprintf(err, errlen, "%s is linked for %s already, with these "
+		    "settings: source %lld", c->name, org, (long long)id);
+		if (own)
+			store_rollback(req->h->store);
+		return -2;
+	}
 	id = sources_add(req->h->store, org, c->name, settings, req->now, err,
 	    errlen);
 	snprintf(object, sizeof(object), "source:%lld", (long long)id);
@@ -290,6 +297,8 @@ api_sources_add(struct api_req *req, struct api_resp *resp)
 		return 0;
 	id = api_sources_create(req, org, c, json, err, sizeof(err));
 	free(json);
+	if (id == -2)
+		return api_error(resp, 409, "conflict", "%s", err);
 	if (id == -1)
 		return api_error(resp, 422, "invalid", "%s", err);
 	api_sources_reload(req);

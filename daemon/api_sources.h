@@ -50,7 +50,8 @@ int	api_sources_settings(struct api_req *, struct api_resp *,
 /*
  * Adds a source of c for org with settings (ready: api_sources_settings)
  * and audits it as the caller, in one transaction (joining the
- * caller's when one is open). The id, or -1 with err.
+ * caller's when one is open). The id; -2 with err when the same
+ * source (org, connector, settings) exists already; -1 with err.
  */
 int64_t	api_sources_create(struct api_req *, const char *org,
 	    const struct connector *c, const char *settings, char *err,

@@ -48,6 +48,9 @@ static const char *const sources_sql_api[] = {
 	SOURCES_API(SOURCES_READABLE " AND s.org_id = ?2"
 	    " AND (?3 = 0 OR s.id = ?3)"),
 };
+static const char sources_sql_same[] =
+    "SELECT id FROM sources WHERE org_id = ?1 AND connector = ?2"
+    " AND settings = ?3 ORDER BY id LIMIT 1";
 static const char sources_sql_admin[] =
     "SELECT role = 'admin' AND disabled = 0 FROM users WHERE id = ?1";
 static const char sources_sql_settings[] =
@@ -173,6 +176,27 @@ sources_get(struct store *s, int64_t id, struct source *out)
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t
+sources_same(struct store *s, const char *org_code, const char *connector,
+    const char *settings)
+{
+	sqlite3_stmt *q;
+	int64_t org, id = 0;
+	int rc;
+
+	if ((org = orgs_id(s, org_code)) == -1)
+		return 0;
+	if ((q = store_stmt(s, sources_sql_same)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, org);
+	store_bind_text(q, 2, connector);
+	store_bind_text(q, 3, settings);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		id = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? id : -1;
 }
 
 int

@@ -37,6 +37,13 @@ int64_t	sources_add(struct store *, const char *org_code,
 	    char *err, size_t errlen);
 /* 1 found, 0 none, -1 error. */
 int	sources_get(struct store *, int64_t id, struct source *out);
+/*
+ * The id of a source of org (ODS code) and connector whose settings
+ * are exactly settings (the same text), 0 if none, -1 on error: the
+ * same channel twice would be polled and filed twice.
+ */
+int64_t	sources_same(struct store *, const char *org_code,
+	    const char *connector, const char *settings);
 /* Every source, by id; *out is an owned array of n (sources_free_all). */
 int	sources_all(struct store *, struct source **out, size_t *n);
 void	sources_free_all(struct source *, size_t n);

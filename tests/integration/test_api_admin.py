@@ -157,6 +157,12 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(r["invited"][0]["email"], "Pat.New@heard.test")
         self.assertTrue(r["invited"][0]["new"])
         self.assertTrue(r["invited"][0]["mailed"])
+        # The same again (a second click) links nothing twice.
+        n = self.sql("SELECT count(*) FROM sources")
+        self.assertIn("linked for RJZ already", self.error(
+            a.post("/api/v1/organisations/RJZ/signup", body), 409,
+            "conflict"))
+        self.assertEqual(self.sql("SELECT count(*) FROM sources"), n)
         # The kept key was used for the new source, not the mask.
         self.assertIn(NHSW_KEY, self.sql(
             "SELECT settings FROM sources WHERE id = ?", r["sources"][1])[0][0])
@@ -241,6 +247,10 @@ class AdminApi(unittest.TestCase):
             "settings": {"url": self.feeds.url("/rtd.rss")}}), 201)
         self.assertEqual(s["org"], "RTD")
         self.assertIn(s["health"], ("new", "ok"))
+        self.error(a.post("/api/v1/sources", {
+            "org": "rtd", "connector": "rss",
+            "settings": {"url": self.feeds.url("/rtd.rss")}}), 409,
+            "conflict")
         wait_for(lambda: self.ok(a.get("/api/v1/sources?org=RTD"))
                  ["items"][-1]["health"] == "ok", 20, "the new source polled")
         listed = self.ok(a.get("/api/v1/sources"))["items"]

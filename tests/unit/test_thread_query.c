@@ -827,6 +827,13 @@ test_sources_view(void **state)
 	    sizeof(err)), -1);
 	assert_int_equal(sources_update(f->s, 99, NULL, 1, NOW, err,
 	    sizeof(err)), 0);
+	/* The same channel twice is found by its exact settings. */
+	assert_int_equal(sources_same(f->s, "rj1", "care-opinion",
+	    "{\"nacs\":\"RJ1\",\"subscription_key\":\"s3cret\"}"), 2);
+	assert_int_equal(sources_same(f->s, "RJ1", "care-opinion",
+	    "{\"nacs\":\"RJ1\"}"), 0);
+	assert_int_equal(sources_same(f->s, "RTD", "care-opinion",
+	    "{\"nacs\":\"RJ1\",\"subscription_key\":\"s3cret\"}"), 0);
 }
 
 static void
