@@ -486,6 +486,22 @@ test('reviewer', {}, async (r) => {
 	await r.shot();
 });
 
+test('guess', {allow: [{status: 404, path: '/api/v1/threads/'}]},
+    async (r) => {
+	const p = r.page;
+	await r.login('lead');
+	const other = r.info.threads.other;
+	check(!(await r.threadIds()).includes(other),
+	    'another trust\'s conversation is not listed');
+	await p.goto(r.url('#/threads/' + other));
+	const err = await p.waitForSelector('#thread-pane .status.error');
+	check((await err.textContent()).trim().length > 0,
+	    'a guessed id gets the API\'s "not found"');
+	check(await p.$('#thread-pane .thread-view') === null,
+	    'and shows nothing of it');
+	await r.shot();
+});
+
 test('signup', {allow: [{status: 422, path: '/signup'}]},
     async (r) => {
 	const p = r.page;

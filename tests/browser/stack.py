@@ -174,6 +174,8 @@ class Stack:
             "hostile_body": body,
             "api": out["care-connect"][0]["id"],
             "handoff": out["care-opinion"][0]["id"],
+            # a conversation of another trust, for guessing its id
+            "other": self.h.threads("RYJ")[0]["id"],
         }
 
     def serve(self):
