@@ -269,6 +269,19 @@ test('filter', {}, async (r) => {
 	await p.press('#filter-q', 'Enter');
 	await until(async () => (await r.threadIds()).length === all.length,
 	    'every conversation back without filters');
+	// unread only: as many as the organisation's count says
+	const unread = Number(/(\d+) unread of/.exec(await text(p,
+	    '#filter-org option[value="RJ1"]'))[1]);
+	await p.check('#filter-unread');
+	await until(async () => {
+		const rows = await p.$$eval('#thread-list li.thread',
+		    (lis) => lis.map((li) => li.classList.contains('unread')));
+		return rows.length === unread && rows.every(Boolean);
+	}, unread + ' unread conversations listed');
+	await p.uncheck('#filter-unread');
+	await p.selectOption('#filter-org', 'RJ1');
+	await until(async () => (await r.threadIds()).length === all.length,
+	    'the lead\'s one organisation to list them all');
 	await r.shot();
 });
 
