@@ -840,7 +840,7 @@ static void
 test_audit_pages(void **state)
 {
 	struct fixture *f = *state;
-	char err[256], cursor[64] = "";
+	char err[256], cursor[64] = "", plan[2048];
 	json_t *p;
 	int bad, k, total = 0, pages = 0;
 
@@ -873,6 +873,18 @@ test_audit_pages(void **state)
 	assert_null(audit_list_json(f->s, NULL, 3, "zz*", &bad, err,
 	    sizeof(err)));
 	assert_int_equal(bad, 1);
+	/* Both orders are index walks, with or without an object. */
+	p = audit_list_json(f->s, "thread:2", 1, cursor[0] ? cursor : NULL,
+	    &bad, err, sizeof(err));
+	json_decref(p);
+	plan_of(f->s, prepared(f->s, "FROM audit_log a", "a.object = ?1",
+	    NULL), plan, sizeof(plan));
+	assert_non_null(strstr(plan, "USING INDEX audit_log_object (object=?)"));
+	assert_null(strstr(plan, "TEMP B-TREE"));
+	plan_of(f->s, prepared(f->s, "FROM audit_log a", "WHERE ?1 IS NULL",
+	    NULL), plan, sizeof(plan));
+	assert_non_null(strstr(plan, "audit_log_at"));
+	assert_null(strstr(plan, "TEMP B-TREE"));
 }
 
 int
