@@ -178,6 +178,11 @@ struct conn_reply {
 	const char	*in_reply_to_meta;	/* that item's meta (JSON object
 					   text), or NULL: to answer in kind
 					   (a Mastodon visibility) */
+	int64_t		 now;		/* when this request is made (unix
+					   UTC): the daemon's clock, for a
+					   channel that signs requests */
+	const char	*nonce;		/* 32 random hex digits, new for
+					   every request (OAuth 1.0a) */
 };
 
 /*

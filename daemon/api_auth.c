@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "api.h"
 #include "audit.h"
@@ -87,22 +88,6 @@ api_auth_session(struct api_req *req, struct api_resp *resp,
 	return 0;
 }
 
-/*
- * Equal strings of length n, in time that depends on n only.
- * (OpenSSL's CRYPTO_memcmp would do, but its header pulls in
- * <sched.h>, which daemon/sched.h shadows here.)
- */
-static int
-api_auth_same(const char *a, const char *b, size_t n)
-{
-	volatile unsigned char d = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		d |= (unsigned char)a[i] ^ (unsigned char)b[i];
-	return d == 0;
-}
-
 /* A write by cookie must echo the session's CSRF token. */
 static int
 api_auth_csrf_ok(const struct api_req *req, const char *sent)
@@ -114,7 +99,7 @@ api_auth_csrf_ok(const struct api_req *req, const char *sent)
 		return 1;
 	n = strlen(req->csrf);
 	return sent != NULL && strlen(sent) == n &&
-	    api_auth_same(sent, req->csrf, n);
+	    CRYPTO_memcmp(sent, req->csrf, n) == 0;
 }
 
 /* The caller's role, from the account (a disabled one is nobody). */

@@ -6,7 +6,7 @@
 
 #include "cmd.h"
 #include "heard.h"
-#include "threads.h"
+#include "thread_list.h"
 
 static const char *
 cmd_thread_str(json_t *o, const char *key)

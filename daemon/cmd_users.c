@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "cmd.h"
 #include "heard.h"
@@ -107,16 +108,13 @@ cmd_users_pw_read(const char *email)
 	return pw;
 }
 
-/*
- * explicit_bzero rather than OPENSSL_cleanse: openssl/crypto.h reaches
- * <sched.h>, which daemon/sched.h shadows on this include path.
- */
+/* The typed password leaves no copy in freed memory. */
 static void
 cmd_users_pw_free(char *pw)
 {
 	if (pw == NULL)
 		return;
-	explicit_bzero(pw, PASSWORD_MAX_LEN + 3);
+	OPENSSL_cleanse(pw, PASSWORD_MAX_LEN + 3);
 	free(pw);
 }
 

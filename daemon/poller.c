@@ -20,7 +20,7 @@
 #include "log.h"
 #include "mailer.h"
 #include "registry.h"
-#include "sched.h"
+#include "poll_sched.h"
 #include "settings_json.h"
 #include "sources.h"
 #include "store.h"

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <ev.h>
+#include <openssl/rand.h>
 
 #include "arena.h"
 #include "connector.h"
@@ -17,8 +18,8 @@
 #include "heard.h"
 #include "log.h"
 #include "registry.h"
+#include "poll_sched.h"
 #include "replies.h"
-#include "sched.h"
 #include "settings_json.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -100,6 +101,20 @@ replier_check(struct replier_job *job, struct conn_error *e)
 	return 0;
 }
 
+/* 32 random hex digits; -1 if OpenSSL has no randomness to give. */
+static int
+replier_nonce(char out[33])
+{
+	unsigned char raw[16];
+	size_t i;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return -1;
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
 /* The request that posts the reply, in the arena. */
 static int
 replier_request(struct replier_job *job, struct arena *a,
@@ -116,12 +131,17 @@ replier_request(struct replier_job *job, struct arena *a,
 		.created_at = w->created_at,
 		.in_reply_to_author = w->in_reply_to_author,
 		.in_reply_to_meta = w->in_reply_to_meta,
+		.now = (int64_t)time(NULL),
 	};
 	const void *conf;
+	char nonce[33];
 
 	if (replier_check(job, e) == -1 ||
 	    (conf = replier_conf(job, a, e)) == NULL)
 		return -1;
+	if (replier_nonce(nonce) == -1)
+		return conn_fail(e, CONN_ERR_TRANSIENT, "no random bytes");
+	cr.nonce = nonce;
 	memset(req, 0, sizeof(*req));
 	if (job->conn->reply(conf, &cr, a, req, e) == -1) {
 		if (e->code == CONN_OK)

@@ -1,13 +1,6 @@
 /* smtp_pool: SMTP sends on worker threads, their outcome back on the loop. */
 #include "smtp_pool.h"
 
-/*
- * daemon/sched.h and inbox/threads.h, on this target's include path,
- * hide the system's <sched.h> (which <pthread.h> needs for cpu_set_t)
- * and C11's <threads.h>: the system's sched.h comes first, by its path.
- */
-#include "/usr/include/sched.h"
-
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>

@@ -13,7 +13,7 @@
 #include "jsonout.h"
 #include "store.h"
 #include "tasks.h"
-#include "threads.h"
+#include "thread_list.h"
 #include "xmalloc.h"
 
 #define REPLIES_WS	" \t\r\n"

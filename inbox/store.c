@@ -56,19 +56,47 @@ store_query_int(struct store *s, const char *sql, int *out)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* 1 if the file is in WAL mode already. */
+/*
+ * The journal mode, switched to WAL when asked; SQLITE_BUSY while
+ * another process holds the file (that switch and the first read of a
+ * file being created do not wait on the busy handler).
+ */
 static int
-store_is_wal(struct store *s)
+store_journal_mode(struct store *s, int to_wal, char *mode, size_t len)
 {
 	sqlite3_stmt *st;
-	int wal = 0;
+	int rc;
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st,
-	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		wal = sqlite3_column_text(st, 0) != NULL && strcmp(
-		    (const char *)sqlite3_column_text(st, 0), "wal") == 0;
+	rc = sqlite3_prepare_v2(s->db, to_wal ? "PRAGMA journal_mode = WAL" :
+	    "PRAGMA journal_mode", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(mode, len, "%s", sqlite3_column_text(st, 0) != NULL ?
+		    (const char *)sqlite3_column_text(st, 0) : "");
+		rc = SQLITE_OK;
+	}
 	sqlite3_finalize(st);
-	return wal;
+	return rc;
+}
+
+/*
+ * WAL on, waiting up to STORE_BUSY_MS for a daemon that is creating or
+ * migrating the same file (a CLI started beside it must not fail).
+ * Asks first: a database already in WAL needs no switch.
+ */
+static int
+store_want_wal(struct store *s, char *mode, size_t len)
+{
+	int waited, rc = SQLITE_BUSY;
+
+	for (waited = 0; waited <= STORE_BUSY_MS; waited += 20) {
+		rc = store_journal_mode(s, 0, mode, len);
+		if (rc == SQLITE_OK && strcmp(mode, "wal") != 0)
+			rc = store_journal_mode(s, 1, mode, len);
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			break;
+		sqlite3_sleep(20);
+	}
+	return rc;
 }
 
 /*
@@ -79,28 +107,16 @@ store_is_wal(struct store *s)
 static int
 store_pragmas(struct store *s, char *err, size_t errlen)
 {
-	sqlite3_stmt *st;
-	const char *mode;
-	int fk = 0, ok;
+	char mode[32];
+	int fk = 0;
 
-	/*
-	 * Ask first: a database already in WAL needs no switch, and the
-	 * switch can fail "locked" without waiting while the daemon writes.
-	 */
-	if (sqlite3_prepare_v2(s->db, store_is_wal(s) ?
-	    "PRAGMA journal_mode" : "PRAGMA journal_mode = WAL", -1, &st,
-	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+	if (store_want_wal(s, mode, sizeof(mode)) != SQLITE_OK) {
 		snprintf(err, errlen, "journal_mode: %s",
 		    sqlite3_errmsg(s->db));
 		return -1;
 	}
-	mode = (const char *)sqlite3_column_text(st, 0);
 	/* An in-memory database (tests) keeps "memory"; a file must be WAL. */
-	ok = mode != NULL && (strcmp(mode, "wal") == 0 ||
-	    strcmp(mode, "memory") == 0);
-	sqlite3_finalize(st);
-	if (!ok) {
+	if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0) {
 		snprintf(err, errlen, "cannot turn on WAL");
 		return -1;
 	}

@@ -14,7 +14,7 @@
 #include "jsonout.h"
 #include "orgs.h"
 #include "store.h"
-#include "threads.h"
+#include "thread_list.h"
 #include "xmalloc.h"
 
 /*

@@ -1,11 +1,4 @@
 /* test_mail_compose: outgoing mails, built and then read back with GMime. */
-/*
- * This target's include path has daemon/, whose sched.h hides the
- * system's <sched.h> that glib's <pthread.h> needs for cpu_set_t: the
- * system's comes first, by its path.
- */
-#include "/usr/include/sched.h"
-
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -21,7 +21,7 @@
 #include "store.h"
 #include "testdb.h"
 #include "tasks.h"
-#include "threads.h"
+#include "thread_list.h"
 
 #define NOW	INT64_C(1777636800)	/* 2026-05-01T12:00:00Z */
 

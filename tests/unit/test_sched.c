@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "sched.h"
+#include "poll_sched.h"
 
 #define NOW	INT64_C(1700000000)
 

@@ -18,7 +18,7 @@
 #include "sources.h"
 #include "store.h"
 #include "testdb.h"
-#include "threads.h"
+#include "thread_list.h"
 
 #define NOW	INT64_C(1777636800)	/* 2026-05-01T12:00:00Z */
 

@@ -1,5 +1,5 @@
-/* threads: conversations per organisation, listed and shown. */
-#include "threads.h"
+/* thread_list: conversations per organisation, listed and shown. */
+#include "thread_list.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-/* sched: when a source is next due: a pure function of state, policy, now. */
-#include "sched.h"
+/* poll_sched: when a source is next due, from state, policy and now. */
+#include "poll_sched.h"
 
 #include <ctype.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
-/* sched: when a source is next due: a pure function of state, policy, now. */
-#ifndef HEARD_SCHED_H
-#define HEARD_SCHED_H
+/* poll_sched: when a source is next due, from state, policy and now. */
+#ifndef HEARD_POLL_SCHED_H
+#define HEARD_POLL_SCHED_H
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
-/* threads: conversations per organisation, listed and shown. */
-#ifndef HEARD_THREADS_H
-#define HEARD_THREADS_H
+/* thread_list: conversations per organisation, listed and shown. */
+#ifndef HEARD_THREAD_LIST_H
+#define HEARD_THREAD_LIST_H
 
 #include <stdint.h>
 
