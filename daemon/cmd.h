@@ -15,6 +15,9 @@ struct cmd_entry {
 	const char	*help;		/* one line */
 	const char	*more;		/* longer --help text, or NULL */
 	enum cmd_needs	 needs;
+	int		 setup_fail;	/* exit status when the config or
+					   the store cannot be opened; 0: 1
+					   (an MTA pipe wants "try again") */
 	/* argv[0] is the command name; returns the exit status. */
 	int		(*exec)(struct heard *, int argc, char **argv);
 };

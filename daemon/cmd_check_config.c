@@ -7,6 +7,8 @@
 #include "connector.h"
 #include "context.h"
 #include "heard.h"
+#include "imap.h"
+#include "mailer.h"
 #include "registry.h"
 #include "settings_json.h"
 #include "sources.h"
@@ -63,24 +65,44 @@ cmd_check_sources(struct heard *h)
 	return bad ? 1 : 0;
 }
 
+/* The mail loop's settings as serve would judge them, files read. */
+static int
+cmd_check_mail(struct heard *h)
+{
+	char err[512];
+
+	if (mailer_check_config(h, err, sizeof(err)) == -1 ||
+	    imap_check_config(h, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", h->config_path ? h->config_path :
+		    "(defaults)", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 cmd_check_config_exec(struct heard *h, int argc, char **argv)
 {
+	int mail;
+
 	if (argc > 1 && argv[1][0] == '-' && argv[1][1] == 'p') {
 		config_print(&h->cfg, stdout);
 		return 0;
 	}
-	printf("%s: ok\n", h->config_path ? h->config_path :
-	    "(no config file: defaults)");
-	return cmd_check_sources(h);
+	if ((mail = cmd_check_mail(h)) == 0)
+		printf("%s: ok\n", h->config_path ? h->config_path :
+		    "(no config file: defaults)");
+	return cmd_check_sources(h) != 0 || mail != 0 ? 1 : 0;
 }
 
 const struct cmd_entry cmd_check_config_entry = {
 	.name = "check-config",
 	.usage = "[-p]",
 	.help = "validates the config and every source's settings",
-	.more = "A bad line is reported as file:line: reason. -p prints the\n"
-	    "effective configuration, every option with its meaning.\n",
+	.more = "A bad line is reported as file:line: reason. The mail\n"
+	    "settings are checked as serve would (from, the key file, the\n"
+	    "password files are read). -p prints the effective\n"
+	    "configuration, every option with its meaning.\n",
 	.needs = CMD_NEEDS_CONFIG,
 	.exec = cmd_check_config_exec,
 };

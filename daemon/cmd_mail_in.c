@@ -130,7 +130,8 @@ const struct cmd_entry cmd_mail_in_entry = {
 	    "\n"
 	    "Exit status, as an MTA reads it: 0 handled (accepted, refused,\n"
 	    "dropped or a duplicate: never bounce it), 75 (EX_TEMPFAIL) the\n"
-	    "store or the key cannot be used now (the MTA tries again), 65\n"
+	    "config, the store or the key cannot be used now (the MTA tries\n"
+	    "again: fix the config and the mail still comes through), 65\n"
 	    "(EX_DATAERR) not a message, or over 8 MiB (the MTA bounces it),\n"
 	    "64 wrong use.\n"
 	    "\n"
@@ -147,5 +148,6 @@ const struct cmd_entry cmd_mail_in_entry = {
 	    "\"+*\", and a pipe transport running the same command.\n"
 	    "docs/mail-in.md tells more.\n",
 	.needs = CMD_NEEDS_CONFIG,
+	.setup_fail = CMD_MAIL_IN_TEMPFAIL,
 	.exec = cmd_mail_in,
 };

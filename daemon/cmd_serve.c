@@ -55,12 +55,18 @@ cmd_serve_exec(struct heard *h, int argc, char **argv)
 const struct cmd_entry cmd_serve_entry = {
 	.name = "serve",
 	.usage = "[--demo]",
-	.help = "runs the daemon: polls every source, keeps the inbox",
-	.more = "--demo  files three sample feeds (shipped in data/demo) under\n"
+	.help = "runs the daemon: polls, serves the inbox, mails staff",
+	.more = "Polls every source, posts queued replies, serves the web inbox\n"
+	    "and JSON API on [http] listen, mails notifications when\n"
+	    "[mail] smtp_url is set and reads replies from [mail] imap_url.\n"
+	    "--demo  files three sample feeds (shipped in data/demo) under\n"
 	    "        Guy's and St Thomas' (RJ1) and polls them with no network;\n"
-	    "        uses ./heard-demo.db unless --db or -c names a database.\n"
-	    "Signals: SIGTERM/SIGINT finish in-flight polls and exit; SIGHUP\n"
-	    "reloads the config file (all or nothing) and the sources.\n",
+	    "        uses ./heard-demo.db unless --db or -c names a database;\n"
+	    "        makes the admin demo-admin@example.nhs.uk and prints a\n"
+	    "        fresh password for it at each start.\n"
+	    "Signals: SIGTERM/SIGINT finish in-flight polls, sends and posts\n"
+	    "and exit; SIGHUP reloads the config file (all or nothing) and\n"
+	    "the sources.\n",
 	.needs = CMD_NEEDS_CONFIG,
 	.exec = cmd_serve_exec,
 };

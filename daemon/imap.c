@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <ev.h>
 
+#include "context.h"
 #include "fetch.h"
 #include "heard.h"
 #include "log.h"
@@ -286,6 +287,30 @@ imap_password(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	return xstrdup(line);
+}
+
+int
+imap_check_config(struct heard *h, char *err, size_t errlen)
+{
+	const struct config *c = &h->cfg;
+	char *pw;
+
+	if (c->imap_url == NULL)
+		return 0;
+	if (c->reply_domain == NULL || c->secret_file == NULL) {
+		snprintf(err, errlen, "[mail] imap_url needs reply_domain and "
+		    "secret_file to check the replies it reads");
+		return -1;
+	}
+	if (heard_load_secret(h, err, errlen) == -1)
+		return -1;
+	if (c->imap_password_file == NULL)
+		return 0;
+	if ((pw = imap_password(c->imap_password_file, err, errlen)) == NULL)
+		return -1;
+	explicit_bzero(pw, strlen(pw));
+	free(pw);
+	return 0;
 }
 
 /* What every transfer of the round shares: credentials, TLS, limits. */

@@ -2,6 +2,8 @@
 #ifndef HEARD_IMAP_H
 #define HEARD_IMAP_H
 
+#include <stddef.h>
+
 struct heard;
 struct imap;
 
@@ -16,6 +18,12 @@ struct imap;
 struct imap	*imap_new(struct heard *);
 /* Drops a transfer in flight without recording it. */
 void		 imap_free(struct imap *);
+/*
+ * 0 when [mail] imap_url is unset or what reading replies needs is
+ * there: reply_domain, the key (h->secret loaded), a password file
+ * with a password. For check-config; serve checks the same.
+ */
+int		 imap_check_config(struct heard *, char *err, size_t errlen);
 /* The first look at once, then one every [mail] imap_interval. */
 void		 imap_start(struct imap *);
 /* Starts no more transfers; the one in flight finishes. */

@@ -17,6 +17,7 @@
 #include <ev.h>
 
 #include "connector.h"
+#include "context.h"
 #include "heard.h"
 #include "log.h"
 #include "mail_compose.h"
@@ -137,6 +138,26 @@ mailer_check(struct heard *h, char *envelope, size_t len, char *err,
 		    "smtps://");
 		return -1;
 	}
+	return 0;
+}
+
+int
+mailer_check_config(struct heard *h, char *err, size_t errlen)
+{
+	char envelope[256], *pw;
+
+	if (h->cfg.smtp_url == NULL || *h->cfg.smtp_url == '\0')
+		return 0;
+	if (heard_load_secret(h, err, errlen) == -1 ||
+	    mailer_check(h, envelope, sizeof(envelope), err, errlen) == -1)
+		return -1;
+	if (h->cfg.smtp_password_file == NULL)
+		return 0;
+	if ((pw = mailer_password(h->cfg.smtp_password_file, err,
+	    errlen)) == NULL)
+		return -1;
+	explicit_bzero(pw, strlen(pw));
+	free(pw);
 	return 0;
 }
 

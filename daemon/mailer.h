@@ -31,6 +31,12 @@ void		 mailer_opts(const struct heard *, struct notify_opts *);
  * together (no from, no key, an unreadable password file).
  */
 struct mailer	*mailer_new(struct heard *, char *err, size_t errlen);
+/*
+ * What mailer_new would refuse, without starting anything: 0 when
+ * smtp_url is unset or the settings hold together (the key and the
+ * password file are read; h->secret is loaded). For check-config.
+ */
+int		 mailer_check_config(struct heard *, char *err, size_t errlen);
 /* Drops sends in flight unrecorded: they stay queued and go again. */
 void		 mailer_free(struct mailer *);
 /*

@@ -77,14 +77,16 @@ main_run(const struct cmd_entry *c, const struct main_opts *o, int argc,
 
 	if (heard_config(&h, o->config, o->db, err, sizeof(err)) == -1) {
 		heard_close(&h);
-		return cmd_fail("%s", err);
+		cmd_fail("%s", err);
+		return c->setup_fail != 0 ? c->setup_fail : 1;
 	}
 	if (o->verbose)
 		log_set_level(LOG_LVL_DEBUG);
 	if (c->needs == CMD_NEEDS_STORE &&
 	    heard_open_store(&h, err, sizeof(err)) == -1) {
 		heard_close(&h);
-		return cmd_fail("%s", err);
+		cmd_fail("%s", err);
+		return c->setup_fail != 0 ? c->setup_fail : 1;
 	}
 	rc = c->exec(&h, argc, argv);
 	heard_close(&h);

@@ -410,7 +410,8 @@ static const char migrations_v4[] =
 
 "CREATE TABLE mail_in ("
 "  id INTEGER PRIMARY KEY,"
-"  message_id TEXT,"			/* without <>; NULL if it had none */
+"  message_id TEXT,"			/* without <>; sha256-<hex>@heard.invalid
+					   if it had none (mail_accept.h) */
 "  via TEXT NOT NULL CHECK (via IN ('imap', 'pipe')),"
 "  sender TEXT,"			/* From's address */
 "  thread_id INTEGER REFERENCES threads(id),"

@@ -321,6 +321,14 @@ class PipeTest(MailLoopCase):
         p = self.pipe(m.replace(b"pipe-1", b"pipe-3"), "--db",
                       os.path.join(self.h.dir.name, "none", "x.db"))
         self.assertEqual(p.returncode, 75, p.stderr)
+        # So is a config that does not load: the mail is kept, not bounced.
+        bad = os.path.join(self.h.dir.name, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("[mail]\nper_hour = many\n")
+        p = subprocess.run([HEARD, "-c", bad, "mail-in"], input=m,
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 75, p.stderr)
+        self.assertIn(b"bad.conf:2", p.stderr)
         self.assertEqual(self.sql("SELECT via, outcome FROM mail_in "
                                   "ORDER BY id"),
                          [("pipe", "accepted"), ("pipe", "refused")])

@@ -279,6 +279,32 @@ class MailConfigTest(HeardTestCase):
                          "secret_file = %s\n" %
                          self.secret(os.urandom(40), 0o600), "from is not")
 
+    def test_check_config_finds_what_serve_would_refuse(self):
+        key = self.secret(os.urandom(32), 0o600)
+        mail = ("[mail]\nsmtp_url = smtp://127.0.0.1:1\nfrom = h@x.nhs.uk\n"
+                "secret_file = %s\n" % key)
+        for extra, why in [
+                ("", None),
+                ("smtp_password_file = /nonexistent/pw\n",
+                 "smtp_password_file /nonexistent/pw: No such file"),
+                ("imap_url = imap://127.0.0.1:1/INBOX\n",
+                 "imap_url needs reply_domain"),
+                ("reply_domain = r.x.nhs.uk\nimap_url = "
+                 "imap://127.0.0.1:1/INBOX\nimap_password_file = "
+                 "/nonexistent/imap\n", "/nonexistent/imap")]:
+            self.h.write_config(mail + extra)
+            p = self.h.run("check-config", check=False)
+            if why is None:
+                self.assertEqual(p.returncode, 0, p.stderr)
+            else:
+                self.assertEqual(p.returncode, 1, extra)
+                self.assertIn(why, p.stderr)
+        self.h.write_config("[mail]\nsmtp_url = smtp://127.0.0.1:1\n"
+                            "secret_file = %s\n" % key)
+        p = self.h.run("check-config", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("from is not", p.stderr)
+
     def test_no_smtp_url_runs_without_mail(self):
         self.h.start()
         self.h.wait_log("no [mail] smtp_url: no mail is sent")
