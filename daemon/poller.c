@@ -214,6 +214,7 @@ poller_record(struct poller_job *job, const struct conn_error *e,
 	hl.error_code = e != NULL ? e->code : CONN_OK;
 	hl.error = e != NULL ? why : NULL;
 	hl.paused = next == SCHED_NEVER;
+	hl.was_paused = s->paused;
 	hl.next_poll = hl.paused ? 0 : next;
 	if (sources_health(store, s->id, now, &hl) == -1)
 		log_warnx("%s: cannot record its health: %s",

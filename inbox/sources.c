@@ -25,14 +25,16 @@ static const char sources_sql_all[] = SOURCES_SELECT " ORDER BY s.id";
 static const char sources_sql_add[] =
     "INSERT INTO sources (org_id, connector, settings, next_poll,"
     " created_at) VALUES (?1, ?2, ?3, ?4, ?4)";
+#define SOURCES_PAUSE \
+    " paused = (?3 = 1 OR (paused = 1 AND ?8 = 0)),"
 static const char sources_sql_ok[] =
     "UPDATE sources SET last_ok = ?2, last_error = NULL,"
-    " last_error_code = 0, paused = ?3, failures = ?4, next_poll = ?5"
+    " last_error_code = 0," SOURCES_PAUSE " failures = ?4, next_poll = ?5"
     " WHERE id = ?1";
 static const char sources_sql_failed[] =
     "UPDATE sources SET last_error_at = ?2, last_error = ?6,"
-    " last_error_code = ?7, paused = ?3, failures = ?4, next_poll = ?5"
-    " WHERE id = ?1";
+    " last_error_code = ?7," SOURCES_PAUSE " failures = ?4,"
+    " next_poll = ?5 WHERE id = ?1";
 
 /*
  * The API's list: one statement per shape (readable orgs or all, one
@@ -257,6 +259,7 @@ sources_health(struct store *s, int64_t id, int64_t now,
 	sqlite3_bind_int(q, 3, h->paused ? 1 : 0);
 	sqlite3_bind_int(q, 4, h->failures);
 	sqlite3_bind_int64(q, 5, h->next_poll);
+	sqlite3_bind_int(q, 8, h->was_paused ? 1 : 0);
 	if (!h->ok) {
 		store_bind_text(q, 6, h->error != NULL ? h->error : "error");
 		sqlite3_bind_int(q, 7, h->error_code);

@@ -54,6 +54,9 @@ struct source_health {
 	int	 error_code;	/* enum conn_err when !ok */
 	const char *error;	/* one line when !ok */
 	int	 paused;	/* set/clear the pause */
+	int	 was_paused;	/* the pause as the poll began: a pause
+				   set since (an admin, during the poll)
+				   is kept, not cleared by a success */
 	int	 failures;	/* failures in a row after this poll */
 	int64_t	 next_poll;
 };

@@ -76,10 +76,12 @@ class CareOpinionCase(unittest.TestCase):
         return out
 
     def assert_paced(self, reqs):
-        """Never more than 5 requests a second: 200 ms apart or more."""
+        """Never more than 5 requests a second. heard starts them 200 ms
+        apart; seen here on arrival, a late first and a prompt second on a
+        loaded machine can be closer, never near unpaced (a few ms)."""
         times = [r.at for r in reqs]
         for a, b in zip(times, times[1:]):
-            self.assertGreaterEqual(b - a, 0.15, "requests too close")
+            self.assertGreaterEqual(b - a, 0.1, "requests too close")
         for i, t in enumerate(times):
             in_window = [u for u in times[i:] if u - t < 0.95]
             self.assertLessEqual(len(in_window), 5)

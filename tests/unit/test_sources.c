@@ -131,6 +131,9 @@ test_health(void **state)
 		{ { .ok = 0, .error_code = CONN_ERR_AUTH,
 		    .error = "auth: 401", .failures = 1, .paused = 1,
 		    .next_poll = NOW + 3600 }, NOW, NOW, "auth: 401" },
+		/* A poll begun while paused (poll now) lifts the pause. */
+		{ { .ok = 1, .failures = 0, .was_paused = 1,
+		    .next_poll = NOW + 900 }, NOW, NOW, NULL },
 	};
 	struct fixture *f = *state;
 	struct source src;
@@ -158,6 +161,26 @@ test_health(void **state)
 		source_free(&src);
 	}
 	assert_int_equal(sources_health(f->s, 999, NOW, &steps[1].h), -1);
+}
+
+/* An admin's pause during a poll outlives that poll's success. */
+static void
+test_health_keeps_a_pause_set_meanwhile(void **state)
+{
+	struct fixture *f = *state;
+	struct source_health ok = { .ok = 1, .next_poll = NOW + 900 };
+	struct source src;
+	char err[256];
+	int64_t id;
+
+	id = sources_add(f->s, "RJ1", "rss", "{}", NOW, err, sizeof(err));
+	assert_int_equal(sources_update(f->s, id, NULL, 1, NOW, err,
+	    sizeof(err)), 1);
+	assert_int_equal(sources_health(f->s, id, NOW, &ok), 0);
+	assert_int_equal(sources_get(f->s, id, &src), 1);
+	assert_int_equal(src.paused, 1);
+	assert_int_equal(src.last_ok, NOW);
+	source_free(&src);
 }
 
 static void
@@ -214,6 +237,7 @@ main(void)
 		T(test_add_checks),
 		T(test_all),
 		T(test_health),
+		T(test_health_keeps_a_pause_set_meanwhile),
 		T(test_json),
 	};
 #undef T
