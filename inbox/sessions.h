@@ -59,7 +59,7 @@ int64_t	sessions_token_create(struct store *, int64_t user, const char *name,
 	    size_t errlen);
 /*
  * The user a token belongs to (not revoked, user not disabled), noting
- * its use; 0 none, -1 error.
+ * its use (at most once a minute); 0 none, -1 error.
  */
 int64_t	sessions_token_user(struct store *, const char *token, int64_t now);
 /*

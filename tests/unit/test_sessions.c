@@ -199,6 +199,13 @@ test_tokens(void **state)
 	assert_int_equal(sessions_token_user(f->s, tok, NOW + 5), f->admin);
 	assert_int_equal(one(f->s, "SELECT last_used_at FROM api_tokens"),
 	    NOW + 5);
+	/* Written at most once a minute. */
+	assert_int_equal(sessions_token_user(f->s, tok, NOW + 30), f->admin);
+	assert_int_equal(one(f->s, "SELECT last_used_at FROM api_tokens"),
+	    NOW + 5);
+	assert_int_equal(sessions_token_user(f->s, tok, NOW + 65), f->admin);
+	assert_int_equal(one(f->s, "SELECT last_used_at FROM api_tokens"),
+	    NOW + 65);
 	assert_int_equal(sessions_token_user(f->s, "forged", NOW), 0);
 	/* Names are bounded and printable. */
 	memset(name, 'n', sizeof(name) - 1);
