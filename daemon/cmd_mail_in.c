@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "context.h"
+#include "secret_file.h"
 #include "heard.h"
 #include "mail_in.h"
 #include "mail_parse.h"

@@ -14,13 +14,6 @@ int	heard_config(struct heard *, const char *config_path,
 	    const char *db_override, char *err, size_t errlen);
 /* Opens the database named by the config. -1 with a reason in err. */
 int	heard_open_store(struct heard *, char *err, size_t errlen);
-/*
- * Reads the reply-token key from [mail] secret_file into h->secret:
- * the file must be a regular file only its owner may read, of at
- * least REPLY_TOKEN_KEY_MIN bytes. 0 when no file is set (h->secret
- * stays NULL) or the key is already loaded; -1 with the reason in err.
- */
-int	heard_load_secret(struct heard *, char *err, size_t errlen);
 /* Creates the loop, the fetcher, the poller and the replier. */
 void	heard_runtime_start(struct heard *);
 /* Frees everything heard_* made. */

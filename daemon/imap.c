@@ -12,13 +12,13 @@
 #include <curl/curl.h>
 #include <ev.h>
 
-#include "context.h"
 #include "fetch.h"
 #include "heard.h"
 #include "log.h"
 #include "mail_in.h"
 #include "mail_parse.h"
 #include "mailin.h"
+#include "secret_file.h"
 #include "xmalloc.h"
 
 /* Bytes kept of a password file's first line. */

@@ -17,13 +17,13 @@
 #include <ev.h>
 
 #include "connector.h"
-#include "context.h"
 #include "heard.h"
 #include "log.h"
 #include "mail_compose.h"
 #include "mails.h"
 #include "notify.h"
 #include "registry.h"
+#include "secret_file.h"
 #include "smtp_pool.h"
 #include "store.h"
 #include "xmalloc.h"

@@ -9,7 +9,7 @@
 #include <ev.h>
 
 #include "config.h"
-#include "context.h"
+#include "secret_file.h"
 #include "fetch.h"
 #include "heard.h"
 #include "httpd.h"
