@@ -41,7 +41,7 @@
  * poll waits, so heard never reaches Graph's limit itself.
  */
 #define FB_USAGE_SLOW	80
-#define FB_SLOW_WAIT	900	/* seconds; Graph's windows are an hour */
+#define FB_SLOW_WAIT	900	/* seconds; Graph counts by the hour */
 #define FB_RATE_WAIT	900	/* a rate limit with no time to wait */
 #define FB_POST_FIELDS	"id,message,created_time,from{id,name}," \
 			"comments.filter(stream).limit(100)"
@@ -49,7 +49,7 @@
 			"parent{id}"
 
 struct fb_conf {
-	const char	*base;	/* arena: graph_base, no trailing '/' */
+	const char	*base;	/* arena: graph_base, no '/' after */
 	const char	*origin;	/* arena: scheme://host[:port] */
 	const char	*page;	/* arena: the page's id */
 	const char	*token;	/* arena; secret */
@@ -606,7 +606,8 @@ facebook_json(const struct conn_response *r, const char *what,
 	if ((v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES,
 	    &je)) == NULL) {
 		title = htmltext_title(r->body, r->body_len, 80);
-		if (title != NULL || r->body[strspn(r->body, " \t\r\n")] == '<')
+		if (title != NULL ||
+		    r->body[strspn(r->body, " \t\r\n")] == '<')
 			conn_fail(e, CONN_ERR_MALFORMED, "HTTP %ld: got an "
 			    "HTML page (\"%s\") for %s", r->status,
 			    title != NULL ? title : "", what);
@@ -643,6 +644,20 @@ facebook_answer(const struct fb_conf *c, const struct conn_response *r,
 		return NULL;
 	}
 	return v;
+}
+
+/*
+ * A failure whose text holds the token (a server that echoed it in a
+ * page's title, say) keeps its kind and loses its words.
+ */
+static int
+facebook_scrub(const struct fb_conf *c, struct conn_error *e)
+{
+	if (strstr(e->msg, c->token) != NULL)
+		snprintf(e->msg, sizeof(e->msg), "%s (the server's words "
+		    "quoted the token and are left out)",
+		    conn_err_name(e->code));
+	return -1;
 }
 
 static const char *
@@ -726,7 +741,7 @@ facebook_time(json_t *v)
 
 /* One post or comment, as both a poll and a webhook read it. */
 struct fb_thing {
-	const char	*post;		/* the post it is or is under */
+	const char	*post;		/* the post, or the one above */
 	const char	*comment;	/* NULL for a post */
 	const char	*parent;	/* comment replied to, or NULL */
 	struct fb_who	 who;
@@ -1006,7 +1021,7 @@ facebook_parse(const void *conf, const char *cursor,
 	e->retry_after = 0;
 	memset(&items, 0, sizeof(items));
 	if ((page = facebook_answer(c, r, 0, "the page", e)) == NULL)
-		return -1;
+		return facebook_scrub(c, e);
 	facebook_cursor_read(c, cursor, &cur, a);
 	if (json_array_size(cur.more) > 0)
 		rc = facebook_comments_page(c, page, &cur, a, &items, e);
@@ -1017,7 +1032,7 @@ facebook_parse(const void *conf, const char *cursor,
 		facebook_batch(c, &cur, &items, r, a, b);
 	json_decref(cur.more);
 	json_decref(page);
-	return rc;
+	return rc == 0 ? 0 : facebook_scrub(c, e);
 }
 
 /* A webhook change's value as a post or comment; 0 if it is neither. */
@@ -1090,7 +1105,7 @@ facebook_webhook_parse(const void *conf, const char *body, size_t len,
 	size_t i;
 
 	if ((v = facebook_json(&r, "the webhook delivery", e)) == NULL)
-		return -1;
+		return facebook_scrub(c, e);
 	if (!json_is_array(json_object_get(v, "entry"))) {
 		json_decref(v);
 		return conn_fail(e, CONN_ERR_MALFORMED, "the webhook delivery "
@@ -1159,7 +1174,7 @@ facebook_reply_parse(const void *conf, const struct conn_response *r,
 	e->retry_after = 0;
 	if ((v = facebook_answer(conf, r, 1, "the posted comment", e)) ==
 	    NULL)
-		return -1;
+		return facebook_scrub(conf, e);
 	id = facebook_str(v, "id");
 	if (!facebook_id_ok(id)) {
 		json_decref(v);

@@ -275,8 +275,8 @@ webhook_facebook_deliver(struct api_req *req, struct api_resp *resp)
 	free(by);
 	wh_all_free(&w);
 	if (rc == -1)	/* Meta sends it again. */
-		return api_error(resp, 503, "unavailable", "the store is busy; "
-		    "send it again");
+		return api_error(resp, 503, "unavailable", "the store is "
+		    "busy; send it again");
 	mailer_wake(req->h->mailer);
 	return api_ok(resp, 200, json_pack("{s:I}", "stored",
 	    (json_int_t)stored));

@@ -134,7 +134,8 @@ fuzz_parse(const void *conf, const struct conn_response *r,
 	static const char *const cursors[] = { NULL, "{\"since\":1626000000}",
 	    "{\"next\":\"" FUZZ_BASE "/4/feed?until=1&access_token=x\","
 	    "\"top\":5}", "{\"more\":[[\"4_1\",\"QVFI\"],[\"4_2\",\"x\"]]}",
-	    "{\"more\":[[\"4/../1\",\"a\"],7],\"next\":\"https://e.example/\"}",
+	    "{\"more\":[[\"4/../1\",\"a\"],7],"
+	    "\"next\":\"https://e.example/\"}",
 	    "[]" };
 	struct conn_batch b;
 	struct conn_error e;

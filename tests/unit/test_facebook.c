@@ -110,12 +110,18 @@ static void
 test_malformed_headers(void **state)
 {
 	static const char *const bad[] = { NULL, "", "sha256=",
-	    "sha1=0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914",
-	    "sha256=0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c091",
-	    "sha256=0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c09144",
-	    "sha256=0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c091g",
-	    "SHA256=0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914",
-	    " sha256=0329a06b62cd16b33eb6792be8c60b158d89a2ee3a876fce9a881ebb488c0914",
+	    "sha1=0329a06b62cd16b33eb6792be8"
+	    "c60b158d89a2ee3a876fce9a881ebb488c0914",
+	    "sha256=0329a06b62cd16b33eb6792be8"
+	    "c60b158d89a2ee3a876fce9a881ebb488c091",
+	    "sha256=0329a06b62cd16b33eb6792be8"
+	    "c60b158d89a2ee3a876fce9a881ebb488c09144",
+	    "sha256=0329a06b62cd16b33eb6792be8"
+	    "c60b158d89a2ee3a876fce9a881ebb488c091g",
+	    "SHA256=0329a06b62cd16b33eb6792be8"
+	    "c60b158d89a2ee3a876fce9a881ebb488c0914",
+	    " sha256=0329a06b62cd16b33eb6792be8"
+	    "c60b158d89a2ee3a876fce9a881ebb488c0914",
 	};
 	size_t i;
 
@@ -146,7 +152,7 @@ test_token_eq(void **state)
 struct hs {
 	struct heard	 h;
 	char		 dir[TESTDB_DIR], path[TESTDB_PATH];
-	const char	*q[3][2];	/* the query string, key and value */
+	const char	*q[3][2];	/* the query: key, value */
 };
 
 static const char *
@@ -279,7 +285,8 @@ test_reply_request(void **state)
 {
 	struct conn_reply rp = { .thread_key = "245778718206154_1",
 	    .in_reply_to = "245778718206154_229887283291835",
-	    .body = "Sorry to hear that & thank you: please call 020 7188 7188" };
+	    .body = "Sorry to hear that & thank you: please call "
+	    "020 7188 7188" };
 	const struct connector *cn;
 	struct conn_request req;
 	struct conn_error e;

@@ -145,6 +145,9 @@ http("html_502", b"<html><head><title>502 Bad Gateway</title></head>"
      b"<body>Bad Gateway</body></html>", status="502 Bad Gateway")
 http("html_200", b"<!DOCTYPE html><html><head><title>Facebook</title>"
      b"</head><body>log in</body></html>", status="200 OK")
+# A page that quotes the token (found by fuzz_facebook): not repeated.
+http("html_title_quotes_token", ("<html><head><title>Sign in again: %s"
+                                 "</title></head></html>" % TOKEN).encode())
 p1 = read("graph-posts-feed_fields_p1-sns-sdks.json")
 http("truncated_json", p1[:len(p1) // 2], page="4")
 http("data_not_array", b'{"data":{"id":"4_1"}}', page="4")
