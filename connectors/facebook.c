@@ -246,7 +246,8 @@ facebook_enc(struct arena *a, const char *s)
 /*
  * A next page Graph gave, fit to follow: on graph_base's origin,
  * bounded, printable. Its access_token is dropped (heard sends the
- * token as a header, and the cursor must not hold it). NULL if unfit.
+ * token as a header, and the cursor must not hold it); one with the
+ * token anywhere else is unfit. NULL if unfit.
  */
 static char *
 facebook_next_url(const struct fb_conf *c, const char *url,
@@ -263,7 +264,8 @@ facebook_next_url(const struct fb_conf *c, const char *url,
 	    strpbrk(url, "#\\") != NULL)
 		return NULL;
 	if ((q = strchr(url, '?')) == NULL)
-		return arena_strdup(a, url);
+		return strstr(url, c->token) == NULL ? arena_strdup(a, url) :
+		    NULL;
 	buf_init(&b, 0);
 	buf_append(&b, url, (size_t)(q - url) + 1);
 	for (p = q + 1; *p != '\0'; p += n + (p[n] == '&')) {
@@ -278,7 +280,7 @@ facebook_next_url(const struct fb_conf *c, const char *url,
 	}
 	out = arena_strndup(a, b.data, b.len);
 	buf_free(&b);
-	return out;
+	return strstr(out, c->token) == NULL ? out : NULL;
 }
 
 /* One [post, after] of the cursor's more, if well-formed. */
@@ -975,7 +977,7 @@ facebook_feed_next(const struct fb_conf *c, json_t *page, int64_t oldest,
 		return 0;
 	if ((url = facebook_next_url(c, link, a)) == NULL)
 		return conn_fail(e, CONN_ERR_MALFORMED, "the feed's next page "
-		    "is not on graph_base's host");
+		    "is not on graph_base's host, or carries the token");
 	snprintf(cur->next, sizeof(cur->next), "%s", url);
 	return 0;
 }

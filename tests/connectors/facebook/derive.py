@@ -163,6 +163,9 @@ http("usage_buc_wait", p1, page="4",
 http("usage_low", p1, page="4",
      headers=['X-App-Usage: {"call_count":28,"total_cputime":25,'
               '"total_time":25}'])
+# A next link with the token inside a value: never followed or kept.
+http("next_quotes_token", p1.replace(b"until=1624385168",
+                                     b"until=" + TOKEN.encode()), page="4")
 http("next_elsewhere", p1.replace(b"https://graph.facebook.com",
                                   b"https://evil.example"), page="4")
 
