@@ -226,6 +226,19 @@ struct connector {
 	 * sent again; otherwise it waits for a person to check.
 	 */
 	int	 idempotent_replies;
+	/*
+	 * optional: a delivery the channel pushed to heard (a webhook),
+	 * body as received, its signature already checked by the daemon,
+	 * -> the items it carries for this source, with the external_id
+	 * and thread_key a poll gives the same post, so a post both pushed
+	 * and polled is one message. Parts of the delivery about another
+	 * source (another page) are left out; none is an empty batch. The
+	 * batch never has a cursor or a next page: a delivery does not
+	 * move the poll's place.
+	 */
+	int	 (*webhook_parse)(const void *conf, const char *body,
+		    size_t len, struct arena *, struct conn_batch *,
+		    struct conn_error *);
 };
 
 #endif

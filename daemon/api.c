@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "heard.h"
 #include "log.h"
+#include "webhook_facebook.h"
 
 /*
  * Every route, grouped by the file that handles it. First match wins,
@@ -71,6 +72,11 @@ const struct api_route api_routes[] = {
 	/* api_stats.c: figures and the audit log */
 	{ "GET", "/api/v1/stats", API_USER, api_stats_get },
 	{ "GET", "/api/v1/audit", API_USER, api_stats_audit },
+	/* webhook_facebook.c: Meta's webhook (signed, no session) */
+	{ "GET", "/api/v1/webhooks/facebook", API_HOOK,
+	    webhook_facebook_verify },
+	{ "POST", "/api/v1/webhooks/facebook", API_HOOK,
+	    webhook_facebook_deliver },
 	{ NULL, NULL, API_PUBLIC, NULL },
 };
 

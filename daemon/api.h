@@ -34,6 +34,11 @@ struct api_req {
 	/* When session: the cookie's session id and its CSRF token. */
 	const char	*sid;
 	const char	*csrf;
+	/* API_HOOK routes only: the body as received, not parsed. */
+	const char	*raw;
+	size_t		 raw_len;
+	/* Request header name's value, or NULL. */
+	const char	*(*header)(const struct api_req *, const char *name);
 };
 
 /* What a handler answers; the server sends and frees it. */
@@ -42,11 +47,16 @@ struct api_resp {
 	struct json_t	*body;			/* owned; NULL: none */
 	char		*set_cookie;		/* owned; NULL: none */
 	long		 retry_after;		/* seconds; 0: no header */
+	char		*text;			/* owned; set: a text/plain
+						   body instead of JSON */
 };
 
 enum api_auth {
 	API_PUBLIC,	/* anyone (log-in, invitation) */
 	API_USER,	/* a logged-in user or a token; handler checks access */
+	API_HOOK,	/* a channel's webhook: no session or token is read,
+			   the body reaches the handler raw (req->raw) for it
+			   to authenticate (a signature) before parsing */
 };
 
 /*

@@ -241,6 +241,12 @@ httpd_query(const struct api_req *req, const char *key)
 	    key);
 }
 
+static const char *
+httpd_header(const struct api_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
 /* The media type is application/json, whatever its parameters. */
 static int
 httpd_is_json(const char *ctype)
@@ -316,7 +322,18 @@ httpd_api_send(struct httpd_req *rq, struct MHD_Connection *c,
 	char n[32];
 	int status = resp->status;
 
-	r = httpd_json(status == 204 ? NULL : resp->body);
+	if (resp->text != NULL) {
+		json_decref(resp->body);
+		resp->body = NULL;
+		r = httpd_text(resp->text, strlen(resp->text),
+		    "text/plain; charset=utf-8");
+		if (r != NULL)
+			MHD_add_response_header(r, "Cache-Control",
+			    "no-store");
+		free(resp->text);
+		resp->text = NULL;
+	} else
+		r = httpd_json(status == 204 ? NULL : resp->body);
 	if (status == 204)
 		json_decref(resp->body);
 	resp->body = NULL;
@@ -352,10 +369,16 @@ httpd_api_run(struct httpd_req *rq, struct MHD_Connection *c,
 	req.client_addr = rq->addr;
 	req.now = (int64_t)time(NULL);
 	req.query = httpd_query;
+	req.header = httpd_header;
 	req.conn = c;
+	if (m->route->auth == API_HOOK) {
+		req.raw = rq->body.data != NULL ? rq->body.data : "";
+		req.raw_len = rq->body.len;
+	}
 	httpd_cred(c, &cred);
-	if (api_auth_caller(&req, &resp, m->route, &cred) == 0 &&
-	    m->route->handle(&req, &resp) == -1) {
+	/* A webhook proves itself by its body's signature, not a session. */
+	if ((m->route->auth == API_HOOK || api_auth_caller(&req, &resp,
+	    m->route, &cred) == 0) && m->route->handle(&req, &resp) == -1) {
 		log_warnx("http: %s %s: the handler failed", rq->method,
 		    rq->path);
 		api_error(&resp, 500, "internal", "something went wrong on "
@@ -388,7 +411,9 @@ httpd_api(struct httpd_req *rq, struct MHD_Connection *c)
 		snprintf(detail, sizeof(detail), "the body is over %ld bytes",
 		    rq->hd->h->cfg.http_max_body);
 		rc = httpd_error(rq, c, 413, "too_large", detail, NULL);
-	} else if (httpd_body(rq, c, &body, &rc) == 0) {
+	} else if (m->route->auth == API_HOOK)
+		rc = httpd_api_run(rq, c, m, NULL);
+	else if (httpd_body(rq, c, &body, &rc) == 0) {
 		rc = httpd_api_run(rq, c, m, body);
 		json_decref(body);
 	}

@@ -63,6 +63,8 @@ struct ingest_ctx {
 	struct ingest_stats	 st;
 	EVP_MD_CTX		*md;	/* owned */
 	int			 backfill;	/* the source's first poll */
+	int			 pushed;	/* a webhook's: leave the
+						   source's row alone */
 	struct ingest_backfill	*bf;	/* owned, nbf of them */
 	size_t			 nbf;
 	char			*err;	/* borrowed: the caller's */
@@ -721,6 +723,9 @@ ingest_source(struct ingest_ctx *c, const struct conn_batch *b)
 			return -1;
 		}
 	}
+	/* A delivery says nothing of whether polling works. */
+	if (c->pushed)
+		return 0;
 	if ((q = store_stmt(c->s, ingest_sql_healthy)) == NULL)
 		return ingest_db_fail(c, NULL);
 	sqlite3_bind_int64(q, 1, c->src->id);
@@ -788,13 +793,14 @@ ingest_all(struct ingest_ctx *c, const struct conn_batch *b)
 	return ingest_source(c, b);
 }
 
-int
-ingest_batch(struct store *s, const struct source *src,
-    const struct conn_batch *b, int64_t now, struct ingest_stats *st,
-    char *err, size_t errlen)
+static int
+ingest_run(struct ingest_ctx *cp, const struct conn_batch *b,
+    struct ingest_stats *st)
 {
-	struct ingest_ctx c = { .s = s, .src = src, .now = now, .err = err,
-	    .errlen = errlen };
+	struct ingest_ctx c = *cp;
+	struct store *s = c.s;
+	char *err = c.err;
+	size_t errlen = c.errlen;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -816,6 +822,30 @@ ingest_batch(struct store *s, const struct source *src,
 	EVP_MD_CTX_free(c.md);
 	free(c.bf);
 	return rc;
+}
+
+int
+ingest_batch(struct store *s, const struct source *src,
+    const struct conn_batch *b, int64_t now, struct ingest_stats *st,
+    char *err, size_t errlen)
+{
+	struct ingest_ctx c = { .s = s, .src = src, .now = now, .err = err,
+	    .errlen = errlen };
+
+	return ingest_run(&c, b, st);
+}
+
+int
+ingest_pushed(struct store *s, const struct source *src,
+    const struct conn_batch *b, int64_t now, struct ingest_stats *st,
+    char *err, size_t errlen)
+{
+	struct ingest_ctx c = { .s = s, .src = src, .now = now, .err = err,
+	    .errlen = errlen, .pushed = 1 };
+
+	if (b->cursor != NULL)
+		return ingest_fail(&c, NULL, "a pushed batch has a cursor");
+	return ingest_run(&c, b, st);
 }
 
 int

@@ -47,6 +47,17 @@ int	ingest_batch(struct store *, const struct source *,
 	    char *err, size_t errlen);
 
 /*
+ * A batch the channel pushed (a webhook delivery), stored as
+ * ingest_batch stores a polled one, notifications included, in one
+ * transaction; but the source's row (cursor, health, failures) is
+ * left alone: a delivery says nothing about whether polling works,
+ * and must not hide why a paused source was paused. b->cursor must
+ * be NULL.
+ */
+int	ingest_pushed(struct store *, const struct source *,
+	    const struct conn_batch *, int64_t now, struct ingest_stats *,
+	    char *err, size_t errlen);
+/*
  * The source's first poll has stored its last page: what it brings
  * from now on is news, and its backfill summary may go. Once only;
  * -1 on a store error.

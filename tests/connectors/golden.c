@@ -5,7 +5,9 @@
  *	connector_golden [-u] CONNECTOR DIR
  *
  * A case is DIR/<case>.http (status line, headers, blank line, body)
- * or DIR/<case>.xml (a bare 200 body), with optional DIR/<case>.settings
+ * or DIR/<case>.xml (a bare 200 body), or DIR/<case>.webhook (a
+ * delivery the channel pushed, through webhook_parse), with optional
+ * DIR/<case>.settings
  * (key=value lines; default url=https://feeds.example.org/feed.xml) and
  * DIR/<case>.cursor (the saved cursor). -u, or HEARD_GOLDEN_UPDATE=1,
  * rewrites the .expected files: read every one of them before a commit.
@@ -38,6 +40,7 @@ struct golden_case {
 	char			*cursor;	/* owned, or NULL */
 	const char		*payload;	/* into body */
 	size_t			 payload_len;
+	int			 webhook;	/* a .webhook case */
 };
 
 static char *
@@ -164,6 +167,7 @@ golden_load(struct golden_case *c, const char *dir, const char *file)
 	else if (strcmp(strrchr(file, '.'), ".http") == 0)
 		rc = golden_http(c);
 	else {
+		c->webhook = strcmp(strrchr(file, '.'), ".webhook") == 0;
 		c->status = 200;
 		c->payload = c->body;
 		c->payload_len = c->body_len;
@@ -330,6 +334,31 @@ golden_parse(struct buf *out, const struct connector *cn, const void *conf,
 	golden_untouched(out, &b, sizeof(b));
 }
 
+/* A pushed delivery through webhook_parse. */
+static void
+golden_webhook(struct buf *out, const struct connector *cn,
+    const void *conf, const struct golden_case *c, struct arena *a)
+{
+	struct conn_batch b;
+	struct conn_error e;
+
+	buf_printf(out, "webhook: %zu bytes\n", c->payload_len);
+	if (cn->webhook_parse == NULL) {
+		buf_puts(out, "webhook: the connector takes none\n");
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	memset(&b, 0xa5, sizeof(b));
+	if (cn->webhook_parse(conf, c->payload, c->payload_len, a, &b,
+	    &e) == 0) {
+		buf_puts(out, "webhook: ok\n");
+		golden_batch(out, &b);
+		return;
+	}
+	golden_error(out, "webhook", &e);
+	golden_untouched(out, &b, sizeof(b));
+}
+
 /* The whole dump of one case. */
 static void
 golden_run(struct buf *out, const struct connector *cn,
@@ -345,6 +374,11 @@ golden_run(struct buf *out, const struct connector *cn,
 	memset(&e, 0, sizeof(e));
 	if ((conf = cn->configure(&a, &set, &e)) == NULL) {
 		golden_error(out, "configure", &e);
+		arena_free(&a);
+		return;
+	}
+	if (c->webhook) {
+		golden_webhook(out, cn, conf, c, &a);
 		arena_free(&a);
 		return;
 	}
@@ -456,7 +490,7 @@ golden_is_case(const char *name)
 	const char *dot = strrchr(name, '.');
 
 	return name[0] != '.' && dot != NULL && (strcmp(dot, ".http") == 0 ||
-	    strcmp(dot, ".xml") == 0);
+	    strcmp(dot, ".xml") == 0 || strcmp(dot, ".webhook") == 0);
 }
 
 /* An .expected file whose case is gone would never be checked. */
@@ -478,7 +512,8 @@ golden_orphans(const char *dir)
 		    (int)strlen(de->d_name) - 9, de->d_name) < 0)
 			abort();
 		if (!golden_exists(base, ".http") &&
-		    !golden_exists(base, ".xml")) {
+		    !golden_exists(base, ".xml") &&
+		    !golden_exists(base, ".webhook")) {
 			printf("FAIL %s: no case for it\n", de->d_name);
 			n++;
 		}
