@@ -236,9 +236,9 @@ twitter_check_keys(const struct conn_settings *set, struct twitter_conf *c,
 	}
 	for (i = 0; have > 0 && have < 4 && i < 4; i++)
 		if (*k[i] == NULL)
-			return conn_fail(e, CONN_ERR_CONFIG, "twitter: missing "
-			    "setting '%s' (replies with OAuth 1.0a need all "
-			    "four of consumer_key, consumer_secret, "
+			return conn_fail(e, CONN_ERR_CONFIG, "twitter: "
+			    "missing setting '%s' (replies with OAuth 1.0a "
+			    "need all four of consumer_key, consumer_secret, "
 			    "access_token and access_token_secret)", names[i]);
 	return twitter_secret(set, "user_token", &c->user_token, a, e);
 }
@@ -383,7 +383,8 @@ twitter_text(struct arena *a, const char *s, size_t max, int lines)
 
 	for (i = 0; i < len && n < max;) {
 		for (k = 0; k < 3; k++)
-			if (strncmp(s + i, ents[k].ent, strlen(ents[k].ent)) == 0)
+			if (strncmp(s + i, ents[k].ent,
+			    strlen(ents[k].ent)) == 0)
 				break;
 		if (k < 3) {
 			out[n++] = ents[k].c;
@@ -681,7 +682,8 @@ static int
 twitter_item_from_tweet(const struct twitter_conf *c, json_t *tw,
     json_t *users, struct arena *a, struct conn_item *it)
 {
-	const char *id = twitter_str(tw, "id"), *text = twitter_str(tw, "text");
+	const char *id = twitter_str(tw, "id");
+	const char *text = twitter_str(tw, "text");
 	const char *conv = twitter_str(tw, "conversation_id");
 	const char *author = twitter_str(tw, "author_id"), *parent;
 
@@ -721,8 +723,8 @@ twitter_items(const struct twitter_conf *c, json_t *v, struct arena *a,
 		return;
 	b->items = arena_alloc(a, n * sizeof(*b->items));
 	for (i = n; i-- > 0;)
-		if (twitter_item_from_tweet(c, json_array_get(data, i), users, a,
-		    &b->items[b->nitems]) == 0)
+		if (twitter_item_from_tweet(c, json_array_get(data, i), users,
+		    a, &b->items[b->nitems]) == 0)
 			b->nitems++;
 }
 
