@@ -884,14 +884,19 @@ twitter_reply_check(const struct twitter_conf *c, const struct conn_reply *rp,
 	return 0;
 }
 
-/* {"text": ..., "reply": {"in_reply_to_tweet_id": ...}} */
+/* {"text": ..., "reply": {"in_reply_to_tweet_id": ...}}, or NULL. */
 static char *
 twitter_reply_body(const struct conn_reply *rp, struct arena *a)
 {
-	json_t *obj = json_object(), *reply = json_object();
+	json_t *obj, *reply, *text = json_string(rp->body);
 	char *s, *out;
 
-	json_object_set_new(obj, "text", json_string(rp->body));
+	/* jansson takes UTF-8 only: other bytes would post no text. */
+	if (text == NULL)
+		return NULL;
+	obj = json_object();
+	reply = json_object();
+	json_object_set_new(obj, "text", text);
 	json_object_set_new(reply, "in_reply_to_tweet_id",
 	    json_string(rp->in_reply_to));
 	json_object_set_new(obj, "reply", reply);
@@ -912,10 +917,13 @@ twitter_reply(const void *conf, const struct conn_reply *rp,
     struct arena *a, struct conn_request *req, struct conn_error *e)
 {
 	const struct twitter_conf *c = conf;
-	const char *url, *auth;
+	const char *url, *auth, *body;
 
 	if (twitter_reply_check(c, rp, e) == -1)
 		return -1;
+	if ((body = twitter_reply_body(rp, a)) == NULL)
+		return conn_fail(e, CONN_ERR_REFUSED, "the reply is not "
+		    "UTF-8 text");
 	url = arena_printf(a, "%s/2/tweets", c->base);
 	if (c->user_token != NULL)
 		auth = arena_printf(a, "Bearer %s", c->user_token);
@@ -925,8 +933,8 @@ twitter_reply(const void *conf, const struct conn_reply *rp,
 	memset(req, 0, sizeof(*req));
 	req->method = "POST";
 	req->url = url;
-	req->body = twitter_reply_body(rp, a);
-	req->body_len = strlen(req->body);
+	req->body = body;
+	req->body_len = strlen(body);
 	conn_request_header(req, a, "Content-Type", "application/json");
 	conn_request_header(req, a, "Accept", "application/json");
 	conn_request_header(req, a, "Authorization", auth);

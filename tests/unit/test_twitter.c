@@ -285,6 +285,9 @@ test_reply_refusals(void **state)
 		{ settings_oauth1, NKV(settings_oauth1), { .in_reply_to = "5",
 		    .body = " \n", .now = 1, .nonce = "ab" },
 		    CONN_ERR_REFUSED },
+		{ settings_oauth1, NKV(settings_oauth1), { .in_reply_to = "5",
+		    .body = "caf\xe9", .now = 1, .nonce = "ab" },
+		    CONN_ERR_REFUSED },
 		{ settings_read_only, NKV(settings_read_only), {
 		    .in_reply_to = "5", .body = "x", .now = 1, .nonce = "ab" },
 		    CONN_ERR_CONFIG },
