@@ -149,7 +149,8 @@ oauth1_header(struct arena *a, const char *method, const char *url,
 	if (n > OAUTH1_PARAMS_MAX - 6)
 		return NULL;
 	snprintf(ts, sizeof(ts), "%lld", (long long)timestamp);
-	memcpy(p, req, n * sizeof(*p));
+	if (n > 0)	/* req may be NULL then */
+		memcpy(p, req, n * sizeof(*p));
 	p[n++] = (struct oauth1_param){ "oauth_consumer_key",
 	    k->consumer_key };
 	p[n++] = (struct oauth1_param){ "oauth_nonce", nonce };
