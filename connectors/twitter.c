@@ -698,6 +698,12 @@ twitter_item_from_tweet(const struct twitter_conf *c, json_t *tw,
 	it->dir = twitter_is_id(author) && strcmp(author, c->user_id) == 0 ?
 	    ITEM_OUT : ITEM_IN;
 	twitter_author(users, author, a, it);
+	/* The organisation's own post: its handle even if not expanded. */
+	if (it->dir == ITEM_OUT && it->author_handle == NULL &&
+	    c->username != NULL) {
+		it->author_handle = arena_printf(a, "@%s", c->username);
+		it->author_name = it->author_handle;
+	}
 	it->body = twitter_text(a, text, TWITTER_BODY_MAX, 1);
 	it->url = it->author_handle != NULL ? arena_printf(a,
 	    "https://x.com/%s/status/%s", it->author_handle + 1, id) :
@@ -811,13 +817,32 @@ twitter_restart(const struct twitter_conf *c, struct twitter_cursor *cur,
 	return 0;
 }
 
+/* A page fit to read: data an array, not too long, not errors alone. */
+static int
+twitter_page_check(const struct conn_response *r, json_t *v,
+    struct conn_error *e)
+{
+	json_t *data = json_object_get(v, "data");
+
+	if (twitter_only_errors(r, v, e) == -1)
+		return -1;
+	if (data != NULL && !json_is_array(data))
+		return conn_fail(e, CONN_ERR_MALFORMED, "HTTP %ld: the "
+		    "mentions page's data is not an array", r->status);
+	if (json_array_size(data) > TWITTER_PAGE_MAX)
+		return conn_fail(e, CONN_ERR_MALFORMED, "HTTP %ld: %zu posts "
+		    "on one page (at most %d)", r->status,
+		    json_array_size(data), TWITTER_PAGE_MAX);
+	return 0;
+}
+
 static int
 twitter_parse_page(const struct twitter_conf *c, struct twitter_cursor *cur,
     const struct conn_response *r, struct arena *a, struct conn_batch *out,
     struct conn_error *e)
 {
 	struct conn_batch b;
-	json_t *v, *data;
+	json_t *v;
 	int more;
 
 	if (r->status == 400 && cur->next[0] != '\0')
@@ -825,13 +850,7 @@ twitter_parse_page(const struct twitter_conf *c, struct twitter_cursor *cur,
 	if (twitter_status(r, 0, e) == -1 ||
 	    (v = twitter_json(r, "the mentions page", e)) == NULL)
 		return -1;
-	data = json_object_get(v, "data");
-	if (twitter_only_errors(r, v, e) == -1 || (data != NULL &&
-	    !json_is_array(data) && conn_fail(e, CONN_ERR_MALFORMED, "HTTP "
-	    "%ld: the mentions page's data is not an array", r->status)) ||
-	    (json_array_size(data) > TWITTER_PAGE_MAX && conn_fail(e,
-	    CONN_ERR_MALFORMED, "HTTP %ld: %zu posts on one page (at most "
-	    "%d)", r->status, json_array_size(data), TWITTER_PAGE_MAX))) {
+	if (twitter_page_check(r, v, e) == -1) {
 		json_decref(v);
 		return -1;
 	}

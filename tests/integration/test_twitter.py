@@ -178,6 +178,14 @@ class FaultTest(TwitterCase):
         self.poll()
         self.assertEqual(len(self.items()), 10)
         self.assertEqual(self.mention_gets()[-1]["pagination_token"], "p5")
+        # The v1.1 body X also sends on 429 reads the same way.
+        self.srv.v1_429 = True
+        self.srv.set_window(0, 300)
+        before = time.time()
+        self.poll(check=False)
+        s = self.h.source(self.sid)
+        self.assertIn("Rate limit exceeded (code 88)", s["last_error"])
+        self.assertGreaterEqual(iso_to_unix(s["next_poll"]) - before, 290)
 
     def test_401_pauses_the_source_and_keeps_the_token_quiet(self):
         sid = self.add("RJ1", self.guys, "guystrust", "at-guys",
@@ -236,6 +244,23 @@ class ReplyTest(TwitterCase):
         self.assertEqual([i["external_id"] for i in
                           self.h.thread(self.tid)["items"]][-1], answer["id"])
         self.assertEqual(len(self.srv.made_by("guystrust")), 1)
+
+    def test_a_bad_signature_is_refused_by_x(self):
+        # The fake checks every signature: a wrong secret is a 401.
+        ksid = self.add("RJZ", self.kings, "kingstrust", "at-kings",
+                        "not-the-secret")
+        self.srv.post("pat", "@kingstrust hello")
+        self.poll(ksid)
+        self.tid = self.h.threads("RJZ")[0]["id"]
+        rid = int(self.h.run("reply", str(self.tid), "--body",
+                             "Hello Pat").stdout)
+        self.h.start()
+        wait_for(lambda: self.reply_row(rid)["error"], 20, "reply error")
+        self.h.stop()
+        self.assertIn("HTTP 401", self.reply_row(rid)["error"])
+        self.assertNotEqual(self.reply_row(rid)["status"], "posted")
+        self.assertEqual(self.srv.made_by("kingstrust"), [])
+        self.assertTrue(self.srv.posts[0]["auth"].startswith("OAuth "))
 
     def test_refused_reply_shows_why(self):
         # Sam's post lets only those it mentions reply; Pat brings the
