@@ -536,6 +536,15 @@ twitter_status(const struct conn_response *r, int reply,
 	return conn_fail(e, CONN_ERR_TRANSIENT, "HTTP %ld%s%s", s, sep, said);
 }
 
+/* Controls (jansson quotes the bytes it stopped at) become blanks. */
+static void
+twitter_oneline(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
 /* The body as a JSON object, or a classified error. */
 static json_t *
 twitter_json(const struct conn_response *r, const char *what,
@@ -551,6 +560,7 @@ twitter_json(const struct conn_response *r, const char *what,
 	}
 	if ((v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES,
 	    &je)) == NULL) {
+		twitter_oneline(je.text);
 		conn_fail(e, CONN_ERR_MALFORMED, "HTTP %ld: %s is not JSON: "
 		    "line %d: %.80s", r->status, what, je.line, je.text);
 		return NULL;

@@ -171,6 +171,9 @@ def main():
     write("server_error_503", head(503, "Service Unavailable", None),
           b"<html><body>Over capacity</body></html>")
     write("malformed_json", head(200, "OK"), cassette[:200])
+    # Found by the fuzzer: jansson quotes the raw bytes it stopped at.
+    write("malformed_json_control", head(200, "OK"),
+          b'{\n "tite\t\\\n}t"\n')
     write("data_not_array", head(200, "OK"),
           {"data": {"id": "1", "text": "x"}, "meta": {}})
     write("redirect_302", head(302, "Found", None,
