@@ -13,6 +13,7 @@ extern const struct connector connector_nhs_website;
 extern const struct connector connector_care_opinion;
 extern const struct connector connector_care_connect;
 extern const struct connector connector_mastodon;
+extern const struct connector connector_twitter;
 extern const struct connector connector_facebook;
 
 /* The only global: adding a channel is one line here. */
@@ -23,6 +24,7 @@ static const struct connector *const registry[] = {
 	&connector_care_opinion,
 	&connector_care_connect,
 	&connector_mastodon,
+	&connector_twitter,
 	&connector_facebook,
 };
 
