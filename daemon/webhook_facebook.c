@@ -15,9 +15,11 @@
 #include "arena.h"
 #include "connector.h"
 #include "heard.h"
+#include "httpd.h"
 #include "ingest.h"
 #include "log.h"
 #include "mailer.h"
+#include "ratelimit.h"
 #include "registry.h"
 #include "settings_json.h"
 #include "sources.h"
@@ -27,6 +29,13 @@
 #define WH_PREFIX	"sha256="
 #define WH_CHALLENGE_MAX	256
 #define WH_CONNECTOR	"facebook"
+/*
+ * Refusals one address may have a minute before it is answered 429
+ * unheard: the hook needs no log-in, so guessing verify tokens and
+ * sending bodies to be hashed are what it must not let run free.
+ * Meta itself is refused only when a secret is wrong.
+ */
+#define WH_REFUSALS_PER_MIN	20
 
 /* One facebook source as a delivery sees it; strings in the arena. */
 struct wh_src {
@@ -138,11 +147,56 @@ wh_all_load(struct heard *h, struct wh_all *w)
 	return 0;
 }
 
-static int
-wh_forbidden(struct api_resp *resp)
+/* The per-address key in the server's failure table. */
+static void
+wh_key(const struct api_req *req, char key[RATELIMIT_KEY_MAX])
 {
+	snprintf(key, RATELIMIT_KEY_MAX, "hook:%s", req->client_addr);
+}
+
+/* 1 (and 429 in resp) when the address has been refused too often. */
+static int
+wh_limited(struct api_req *req, struct api_resp *resp)
+{
+	char key[RATELIMIT_KEY_MAX];
+	long wait;
+
+	wh_key(req, key);
+	wait = ratelimit_wait(httpd_ratelimit(req->h->httpd), key,
+	    WH_REFUSALS_PER_MIN, req->now);
+	if (wait == 0)
+		return 0;
+	resp->retry_after = wait;
+	api_error(resp, 429, "rate_limited", "too many refused webhook "
+	    "requests; try again in %ld s", wait);
+	return 1;
+}
+
+/* 403, counted against the address; logged once a window, then not. */
+static int
+wh_forbidden(struct api_req *req, struct api_resp *resp, const char *why)
+{
+	char key[RATELIMIT_KEY_MAX];
+
+	wh_key(req, key);
+	if (why != NULL && ratelimit_wait(httpd_ratelimit(req->h->httpd), key,
+	    1, req->now) == 0)
+		log_warnx("webhook facebook: %s: %s; refused",
+		    req->client_addr, why);
+	ratelimit_fail(httpd_ratelimit(req->h->httpd), key, req->now);
 	return api_error(resp, 403, "forbidden", "not a subscription or a "
 	    "delivery this server takes");
+}
+
+/* "sha256=" and 64 hex digits: worth hashing a body for. */
+static int
+wh_sig_shaped(const char *sig)
+{
+	size_t plen = strlen(WH_PREFIX);
+
+	return sig != NULL && strncmp(sig, WH_PREFIX, plen) == 0 &&
+	    strlen(sig + plen) == 64 &&
+	    strspn(sig + plen, "0123456789abcdefABCDEF") == 64;
 }
 
 int
@@ -155,10 +209,12 @@ webhook_facebook_verify(struct api_req *req, struct api_resp *resp)
 	size_t i;
 	int ok = 0;
 
+	if (wh_limited(req, resp))
+		return 0;
 	if (mode == NULL || strcmp(mode, "subscribe") != 0 || ch == NULL ||
 	    ch[0] == '\0' || strlen(ch) > WH_CHALLENGE_MAX ||
 	    ch[strcspn(ch, "\r\n")] != '\0')
-		return wh_forbidden(resp);
+		return wh_forbidden(req, resp, "not a subscription request");
 	if (wh_all_load(req->h, &w) == -1) {
 		wh_all_free(&w);
 		return -1;
@@ -166,11 +222,9 @@ webhook_facebook_verify(struct api_req *req, struct api_resp *resp)
 	for (i = 0; i < w.n; i++)
 		ok |= webhook_facebook_token_eq(token, w.v[i].verify);
 	wh_all_free(&w);
-	if (!ok) {
-		log_warnx("webhook facebook: %s: a subscription with a verify "
-		    "token no facebook source has; refused", req->client_addr);
-		return wh_forbidden(resp);
-	}
+	if (!ok)
+		return wh_forbidden(req, resp, "a subscription with a verify "
+		    "token no facebook source has");
 	log_info("webhook facebook: %s: subscription verified",
 	    req->client_addr);
 	resp->status = 200;
@@ -247,25 +301,38 @@ webhook_facebook_deliver(struct api_req *req, struct api_resp *resp)
 {
 	const char *sig = req->header(req, "X-Hub-Signature-256");
 	struct wh_all w;
-	size_t i, stored = 0;
+	size_t i, k, stored = 0;
 	int *by, any = 0, rc = 0;
 
+	if (wh_limited(req, resp))
+		return 0;
+	/* A header that cannot be a signature costs no store or hashing. */
+	if (!wh_sig_shaped(sig))
+		return wh_forbidden(req, resp, sig == NULL ? "a delivery "
+		    "without a signature" : "a malformed signature");
 	if (wh_all_load(req->h, &w) == -1) {
 		wh_all_free(&w);
 		return -1;
 	}
-	/* The signature first: nothing of an unsigned body is read. */
+	/*
+	 * The signature first: nothing of an unsigned body is read. One
+	 * HMAC per distinct secret (sources of one app share theirs).
+	 */
 	by = xcalloc(w.n + 1, sizeof(*by));
-	for (i = 0; i < w.n; i++)
-		any |= by[i] = webhook_facebook_signed(sig, req->raw,
-		    req->raw_len, w.v[i].secret);
+	for (i = 0; i < w.n; i++) {
+		for (k = 0; k < i; k++)
+			if (w.v[k].secret != NULL && w.v[i].secret != NULL &&
+			    strcmp(w.v[k].secret, w.v[i].secret) == 0)
+				break;
+		by[i] = k < i ? by[k] : webhook_facebook_signed(sig,
+		    req->raw, req->raw_len, w.v[i].secret);
+		any |= by[i];
+	}
 	if (!any) {
-		log_warnx("webhook facebook: %s: a delivery %s; refused",
-		    req->client_addr, sig == NULL ? "without a signature" :
-		    "whose signature matches no facebook source's app_secret");
 		free(by);
 		wh_all_free(&w);
-		return wh_forbidden(resp);
+		return wh_forbidden(req, resp, "a delivery whose signature "
+		    "matches no facebook source's app_secret");
 	}
 	for (i = 0; i < w.n && rc == 0; i++)
 		if (by[i])

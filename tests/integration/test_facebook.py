@@ -280,11 +280,32 @@ class WebhookTest(FacebookCase):
         self.assertEqual(self.deliver(body, "sha256=zz"), 403)
         self.assertEqual(self.deliver(body, sign(body).replace(
             "sha256=", "sha1=")), 403)
-        self.h.wait_log("a delivery without a signature; refused")
+        # Logged once a minute per address, not once a request.
+        self.h.wait_log("a delivery whose signature matches no facebook "
+                        "source's app_secret; refused")
+        self.assertNotIn("without a signature", self.h.log_text())
         self.assertEqual(self.messages(), 0)
         # The same body, rightly signed, is taken.
         self.assertEqual(self.deliver(body), 200)
         wait_for(lambda: self.messages() == 1, 10, "stored")
+
+    def test_refusals_are_limited_per_address(self):
+        """The hook needs no log-in: one address guessing tokens or
+        sending bodies to hash is cut off after 20 refusals a minute."""
+        post = self.srv.post(PAGE, (PAGE, "Guy's"), "Flu jabs this week")
+        body = self.srv.webhook(PAGE, self.srv.comment(post, PAT, "Hi"))
+        self.serve()
+        q = "hub.mode=subscribe&hub.challenge=7&hub.verify_token=guess"
+        for i in range(10):
+            self.assertEqual(self.request("GET", HOOK + "?" + q)[0], 403)
+            self.assertEqual(self.deliver(body, sign(body, "guess%d" % i)),
+                             403)
+        status, headers, _ = self.request("GET", HOOK + "?" + q)
+        self.assertEqual(status, 429)
+        self.assertTrue(0 < int(headers["Retry-After"]) <= 60)
+        # Even a right signature waits: the address is not heard now.
+        self.assertEqual(self.deliver(body), 429)
+        self.assertEqual(self.messages(), 0)
 
     def test_unknown_page_is_taken_and_ignored(self):
         post = self.srv.post("555", SAM, "x")
