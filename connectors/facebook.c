@@ -488,14 +488,15 @@ facebook_usage_walk(json_t *v, int depth, long *pct, long *wait)
 	const char *k;
 	json_t *w;
 	size_t i;
+	double d;
 	long n;
 
 	if (depth > 4)
 		return;
 	json_object_foreach(v, k, w) {
-		n = json_is_number(w) ? (long)json_number_value(w) : -1;
-		if (n > 1000000)
-			n = 1000000;
+		/* Clamped as a double: a cast of 1e300 to long is undefined. */
+		d = json_is_number(w) ? json_number_value(w) : -1;
+		n = d != d || d < 0 ? -1 : d > 1000000 ? 1000000 : (long)d;
 		if (n >= 0 && (strcmp(k, "call_count") == 0 ||
 		    strcmp(k, "total_time") == 0 ||
 		    strcmp(k, "total_cputime") == 0) && n > *pct)

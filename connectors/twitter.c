@@ -193,6 +193,13 @@ twitter_check_base(const char *url, struct twitter_conf *c,
 		return conn_fail(e, CONN_ERR_CONFIG, "twitter: api_base must "
 		    "be https:// (http:// is for 127.0.0.1 and localhost "
 		    "only)");
+	/* The scheme's own port is left out of the signed URL (RFC 5849). */
+	if (n == skip + hlen + 4 && strncmp(url + skip + hlen, ":443", 4) ==
+	    0 && https)
+		n -= 4;
+	else if (n == skip + hlen + 3 && strncmp(url + skip + hlen, ":80",
+	    3) == 0 && !https)
+		n -= 3;
 	low = arena_strndup(a, url, n);
 	for (i = 0; i < skip + hlen; i++)
 		if (low[i] >= 'A' && low[i] <= 'Z')
@@ -779,9 +786,12 @@ twitter_advance(struct twitter_cursor *cur, json_t *v)
 		twitter_newest(v, newest);
 		memcpy(cur->newest, newest, sizeof(newest));
 	}
-	/* A token that does not move on would page for ever. */
-	if (twitter_page_token_ok(tok) && strcmp(tok, cur->next) != 0 &&
-	    json_array_size(json_object_get(v, "data")) > 0) {
+	/*
+	 * Paged until next_token is absent, even past an empty page (X
+	 * drops deleted and protected posts from a page, not the page);
+	 * a token that does not move on would page for ever.
+	 */
+	if (twitter_page_token_ok(tok) && strcmp(tok, cur->next) != 0) {
 		strcpy(cur->next, tok);
 		return 1;
 	}

@@ -154,6 +154,13 @@ wh_key(const struct api_req *req, char key[RATELIMIT_KEY_MAX])
 	snprintf(key, RATELIMIT_KEY_MAX, "hook:%s", req->client_addr);
 }
 
+/* The server's failure table; NULL for a handler called without one. */
+static struct ratelimit *
+wh_rl(const struct api_req *req)
+{
+	return req->h->httpd != NULL ? httpd_ratelimit(req->h->httpd) : NULL;
+}
+
 /* 1 (and 429 in resp) when the address has been refused too often. */
 static int
 wh_limited(struct api_req *req, struct api_resp *resp)
@@ -161,9 +168,10 @@ wh_limited(struct api_req *req, struct api_resp *resp)
 	char key[RATELIMIT_KEY_MAX];
 	long wait;
 
+	if (wh_rl(req) == NULL)
+		return 0;
 	wh_key(req, key);
-	wait = ratelimit_wait(httpd_ratelimit(req->h->httpd), key,
-	    WH_REFUSALS_PER_MIN, req->now);
+	wait = ratelimit_wait(wh_rl(req), key, WH_REFUSALS_PER_MIN, req->now);
 	if (wait == 0)
 		return 0;
 	resp->retry_after = wait;
@@ -179,11 +187,12 @@ wh_forbidden(struct api_req *req, struct api_resp *resp, const char *why)
 	char key[RATELIMIT_KEY_MAX];
 
 	wh_key(req, key);
-	if (why != NULL && ratelimit_wait(httpd_ratelimit(req->h->httpd), key,
-	    1, req->now) == 0)
+	if (why != NULL && (wh_rl(req) == NULL ||
+	    ratelimit_wait(wh_rl(req), key, 1, req->now) == 0))
 		log_warnx("webhook facebook: %s: %s; refused",
 		    req->client_addr, why);
-	ratelimit_fail(httpd_ratelimit(req->h->httpd), key, req->now);
+	if (wh_rl(req) != NULL)
+		ratelimit_fail(wh_rl(req), key, req->now);
 	return api_error(resp, 403, "forbidden", "not a subscription or a "
 	    "delivery this server takes");
 }

@@ -230,6 +230,19 @@ test_reply_request_oauth1(void **state)
 	    "oauth_timestamp=\"1700000000\", "
 	    "oauth_token=\"" DOC_TOKEN "\", "
 	    "oauth_version=\"1.0\"");
+	/* The scheme's own port is not signed (RFC 5849 3.4.1.2). */
+	{
+		struct conn_kv kv[NKV(settings_oauth1) + 1];
+
+		memcpy(kv, settings_oauth1, sizeof(settings_oauth1));
+		kv[NKV(settings_oauth1)].key = "api_base";
+		kv[NKV(settings_oauth1)].value = "https://API.x.com:443/";
+		assert_int_equal(tw()->reply(configure(&a, kv, NKV(kv)), &rp,
+		    &a, &req, &e), 0);
+		assert_string_equal(req.url, "https://api.x.com/2/tweets");
+		assert_non_null(strstr(header(&req, "Authorization"),
+		    "W%2FKlG8bO6aPki2Yl8ghEQc9cF%2FI%3D"));
+	}
 	/* Another nonce, another signature: nothing is cached. */
 	rp.nonce = "ffffffffffffffffffffffffffffffff";
 	assert_int_equal(tw()->reply(configure(&a, settings_oauth1,

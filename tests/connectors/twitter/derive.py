@@ -134,6 +134,12 @@ def main():
           {"meta": {"result_count": 0}},
           cursor={"since_id": "1578000000000000000",
                   "newest": "1578516399999999999", "next": token})
+    # An empty page that still has a next_token goes on: since_id waits.
+    write("empty_page_with_next_token_goes_on", head(200, "OK"),
+          {"meta": {"result_count": 0, "next_token":
+                    "7140dibdnow9c7btw423i3sy3u5zupmkcpofxcsmxj48m"}},
+          cursor={"since_id": "1578000000000000000",
+                  "newest": "1578516399999999999", "next": token})
 
     # Rate limits.
     write("remaining_zero_stops_run", head(200, "OK", remaining="0"),
