@@ -17,10 +17,13 @@
 #include "fetch.h"
 #include "heard.h"
 #include "log.h"
-#include "registry.h"
+#include "mailer.h"
 #include "poll_sched.h"
+#include "poller.h"
+#include "registry.h"
 #include "replies.h"
 #include "settings_json.h"
+#include "sources.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -242,6 +245,43 @@ replier_posted(struct replier_job *job, const char *external_id)
 }
 
 /*
+ * The channel refused the source's key: the reply fails (a person
+ * retries it once the key is fixed) and the source is paused with the
+ * admins told, as a poll refused so would, so that the next poll does
+ * not have to meet the same refusal first.
+ */
+static void
+replier_auth_failed(struct replier_job *job, const struct conn_error *e)
+{
+	struct heard *h = job->r->h;
+	int64_t src = job->row.thread.source_id;
+	char why[sizeof(e->msg) + 200], err[256], *subject, *text;
+
+	snprintf(why, sizeof(why), "auth: %s; the source is paused: fix its "
+	    "settings, then retry this reply (heard reply --retry %lld)",
+	    e->msg, (long long)job->row.id);
+	replier_end(job, REPLY_FAILED, why);
+	if (sources_update(h->store, src, NULL, 1, time(NULL), err,
+	    sizeof(err)) != 1) {
+		log_warnx("%s: cannot pause source %lld: %s", job->name,
+		    (long long)src, err);
+		return;
+	}
+	if (h->poller != NULL)
+		poller_reload(h->poller);
+	subject = xasprintf("[heard] source %lld (%s %s) is paused",
+	    (long long)src, job->row.thread.org_code,
+	    job->row.thread.connector);
+	text = xasprintf("%s refused heard's key when posting %s:\n\n  %s"
+	    "\n\nNothing more is fetched from it or posted to it until its "
+	    "settings are fixed.\n", job->row.thread.connector, job->name,
+	    e->msg);
+	mailer_alert(h->mailer, subject, text);
+	free(subject);
+	free(text);
+}
+
+/*
  * The channel answered and the connector read its answer as a failure.
  * An answer it could not read at all may hide a reply that was taken.
  */
@@ -260,6 +300,9 @@ replier_refused(struct replier_job *job, const struct conn_error *e)
 		    "read (%s); it may have taken the reply: check the "
 		    "channel before retrying", e->msg);
 		replier_end(job, REPLY_UNKNOWN, why);
+		break;
+	case CONN_ERR_AUTH:
+		replier_auth_failed(job, e);
 		break;
 	default:
 		replier_end_error(job, REPLY_FAILED, e);

@@ -94,6 +94,9 @@ static const char ingest_sql_removed[] =
 static const char ingest_sql_thread[] =
     "SELECT id FROM threads"
     " WHERE org_id = ?1 AND connector = ?2 AND thread_key = ?3";
+static const char ingest_sql_parent_thread[] =
+    "SELECT thread_id FROM messages"
+    " WHERE connector = ?2 AND external_id = ?3 AND org_id = ?1";
 static const char ingest_sql_ref_used[] =
     "SELECT 1 FROM threads WHERE reference = ?1";
 static const char ingest_sql_thread_new[] =
@@ -420,27 +423,45 @@ ingest_thread_new(struct ingest_ctx *c, const struct ingest_msg *m)
 	return sqlite3_last_insert_rowid(store_db(c->s));
 }
 
-/* The thread the item's key names for its organisation, made if new. */
+/* The thread whose (org, connector, value) row sql finds; 0 none. */
 static int64_t
-ingest_thread(struct ingest_ctx *c, const struct ingest_msg *m)
+ingest_thread_by(struct ingest_ctx *c, const char *sql,
+    const struct ingest_msg *m, const char *value)
 {
 	sqlite3_stmt *q;
 	int64_t id = 0;
 	int rc;
 
-	if ((q = store_stmt(c->s, ingest_sql_thread)) == NULL)
+	if ((q = store_stmt(c->s, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, m->org);
 	store_bind_text(q, 2, c->src->connector);
-	store_bind_text(q, 3, m->t[IT_KEY]);
+	store_bind_text(q, 3, value);
 	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
 		id = sqlite3_column_int64(q, 0);
 	sqlite3_reset(q);
-	if (rc == SQLITE_ROW)
-		return id;
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
-	return ingest_thread_new(c, m);
+	return id;
+}
+
+/*
+ * The thread the item's key names for its organisation; else, when
+ * the message it answers is stored there, that message's thread (a
+ * comment under a patient's own Facebook post, an answer to a reply
+ * heard posted), so a conversation is not split by the channel's
+ * keys; else a new one.
+ */
+static int64_t
+ingest_thread(struct ingest_ctx *c, const struct ingest_msg *m)
+{
+	int64_t id;
+
+	id = ingest_thread_by(c, ingest_sql_thread, m, m->t[IT_KEY]);
+	if (id == 0 && m->t[IT_PARENT] != NULL)
+		id = ingest_thread_by(c, ingest_sql_parent_thread, m,
+		    m->t[IT_PARENT]);
+	return id != 0 ? id : ingest_thread_new(c, m);
 }
 
 static void
@@ -783,7 +804,8 @@ ingest_all(struct ingest_ctx *c, const struct conn_batch *b)
 {
 	size_t i;
 
-	if (ingest_backfill_state(c) == -1)
+	/* A delivery is news as it happens, even during the first poll. */
+	if (!c->pushed && ingest_backfill_state(c) == -1)
 		return ingest_db_fail(c, NULL);
 	for (i = 0; i < b->nitems; i++)
 		if (ingest_item(c, &b->items[i]) == -1)

@@ -51,8 +51,9 @@ int	ingest_batch(struct store *, const struct source *,
  * ingest_batch stores a polled one, notifications included, in one
  * transaction; but the source's row (cursor, health, failures) is
  * left alone: a delivery says nothing about whether polling works,
- * and must not hide why a paused source was paused. b->cursor must
- * be NULL.
+ * and must not hide why a paused source was paused. Nor is it ever
+ * history: its items are mailed as news even during the source's
+ * first poll. b->cursor must be NULL.
  */
 int	ingest_pushed(struct store *, const struct source *,
 	    const struct conn_batch *, int64_t now, struct ingest_stats *,

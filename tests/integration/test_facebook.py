@@ -119,6 +119,23 @@ class FacebookCase(unittest.TestCase):
 
 class PollTest(FacebookCase):
 
+    def test_a_visitors_post_is_one_conversation_with_its_comments(self):
+        """Comments under a patient's own post, the Page's answer and the
+        patient's reply to it stay in that post's thread, polled or
+        delivered."""
+        visit = self.srv.post(PAGE, SAM, "Parking is impossible")
+        more = self.srv.comment(visit, SAM, "Forty minutes today")
+        ans = self.srv.comment(visit, (PAGE, "Guy's"), "Sorry, we're on it",
+                               more)
+        self.poll()
+        back = self.srv.comment(visit, SAM, "Thank you", more)
+        self.serve()
+        self.assertEqual(self.deliver(self.srv.webhook(PAGE, back)), 200)
+        wait_for(lambda: self.messages(back["id"]) == 1, 10, "stored")
+        self.assertEqual(self.by_key(), {visit["id"]: [
+            (visit["id"], "in"), (more["id"], "in"), (ans["id"], "out"),
+            (back["id"], "in")]})
+
     def test_comments_threaded_and_a_second_poll_adds_nothing(self):
         post = self.conversation()
         self.poll()
@@ -397,6 +414,36 @@ class InvalidatedTokenTest(FacebookCase):
         self.assertTrue(s["paused"])
         self.assertIn("Graph error 190/460", s["last_error"])
         self.assertNotIn(TOKEN, self.h.log_text())
+        self.assertEqual(self.h.stop(), 0)
+        self.assertEqual(len(self.sink.messages()), 1)
+
+    def test_a_reply_refused_for_the_token_pauses_and_alerts(self):
+        """The token dies between two polls; a lead's reply meets it
+        first: the reply fails saying so, the source pauses, one mail."""
+        self.conversation()
+        self.poll()
+        tid = [t["id"] for t in self.h.threads("RJ1")
+               if self.sql("SELECT thread_key FROM threads WHERE id = ?",
+                           t["id"])[0][0] == self.c2["id"]][0]
+        rid = int(self.h.run("reply", str(tid), "--body", "Thanks!").stdout)
+        self.srv.invalidate(TOKEN)
+        self.serve()
+        wait_for(lambda: [r for r in self.h.thread(tid)["replies"]
+                          if r["id"] == rid][0]["status"] == "failed",
+                 20, "reply failed")
+        row = [r for r in self.h.thread(tid)["replies"] if r["id"] == rid][0]
+        self.assertIn("Graph error 190/460", row["error"])
+        self.assertIn("the source is paused", row["error"])
+        self.assertTrue(self.h.source(self.sid)["paused"])
+        env, msg = self.sink.wait_for(1)[0]
+        self.assertEqual(env["rcpt_tos"], ["admin@trust.nhs.uk"])
+        self.assertEqual(msg["Subject"], "[heard] source %d (RJ1 facebook) "
+                         "is paused" % self.sid)
+        self.assertNotIn(TOKEN, msg.get_content())
+        # Tried once, refused, never again on its own.
+        self.assertEqual(len(self.srv.posts), 1)
+        self.assertEqual([c for c in self.srv.made_by(PAGE)
+                          if c["message"] == "Thanks!"], [])
         self.assertEqual(self.h.stop(), 0)
         self.assertEqual(len(self.sink.messages()), 1)
 

@@ -198,6 +198,37 @@ test_threads_filed(void **state)
 	    " source_id IS NOT NULL AND first_seen_at = 1777636800"), 4);
 }
 
+/*
+ * A new key whose parent is stored joins the parent's thread (a comment
+ * under a patient's own post); a parent elsewhere, or none, does not.
+ */
+static void
+test_answer_joins_its_parents_thread(void **state)
+{
+	struct fixture *f = *state;
+	struct conn_item items[] = {
+		ITEM(.external_id = "post", .thread_key = "post",
+		    .body = "Ward 4 was cold", .created_at = NOW - 300),
+		ITEM(.external_id = "post_c1", .thread_key = "post_c1",
+		    .parent_id = "post", .body = "and the food",
+		    .created_at = NOW - 200),
+		ITEM(.external_id = "post_c2", .thread_key = "post_c1",
+		    .parent_id = "post_c1", .body = "same here",
+		    .created_at = NOW - 150),
+		ITEM(.external_id = "other", .thread_key = "other",
+		    .parent_id = "unseen", .body = "Thanks all",
+		    .created_at = NOW - 100),
+	};
+	struct ingest_stats st;
+
+	put_ok(f, items, 4, NULL, &st);
+	assert_int_equal(st.new_threads, 2);
+	assert_int_equal(qn(f->s, "SELECT message_count FROM threads WHERE"
+	    " thread_key = 'post'"), 3);
+	assert_int_equal(qn(f->s, "SELECT count(*) FROM threads WHERE"
+	    " thread_key = 'other'"), 1);
+}
+
 static void
 test_edit_in_place(void **state)
 {
@@ -523,6 +554,7 @@ main(void)
 		T(test_removed_kept_hidden),
 		T(test_org_hint),
 		T(test_subject_from_the_patient),
+		T(test_answer_joins_its_parents_thread),
 		T(test_rollback),
 		T(test_cursor_and_health),
 		T(test_responses_and_reopen),

@@ -480,6 +480,23 @@ test_backfill_summary(void **state)
 	put(f, it + 20, 10, NOW);
 	assert_int_equal(qn(f->s, "SELECT count(*) FROM notification_outbox "
 	    "WHERE kind <> 'backfill'"), 0);
+	/* A webhook's delivery meanwhile is news, not history. */
+	{
+		struct conn_item live = ITEM(.external_id = "live",
+		    .thread_key = "live", .body = "Happening now",
+		    .created_at = NOW);
+		struct conn_batch b = { .items = &live, .nitems = 1 };
+		struct ingest_stats st;
+
+		assert_int_equal(ingest_pushed(f->s, &f->src, &b, NOW, &st,
+		    err, sizeof(err)), 0);
+		assert_true(qn(f->s, "SELECT count(*) FROM "
+		    "notification_outbox WHERE kind <> 'backfill'") > 0);
+		assert_int_equal(qn(f->s, "SELECT max(items) FROM "
+		    "notification_outbox WHERE kind = 'backfill'"), 30);
+		sqlite3_exec(store_db(f->s), "DELETE FROM notification_outbox "
+		    "WHERE kind <> 'backfill'", NULL, NULL, NULL);
+	}
 	/* conversation, message, digest and reviewer: one row each. */
 	assert_int_equal(qn(f->s, "SELECT count(*) FROM notification_outbox"),
 	    4);
