@@ -480,6 +480,15 @@ twitter_reset_wait(const struct conn_response *r)
 	long long reset = twitter_header_num(r, "x-rate-limit-reset");
 	int64_t t0;
 
+	/*
+	 * Posting has a daily cap per user beside the 15-minute window;
+	 * when that is spent, its reset is the one to wait for (else the
+	 * retries spend themselves against it within the hour).
+	 */
+	if (twitter_header_num(r, "x-user-limit-24hour-remaining") == 0 &&
+	    twitter_header_num(r, "x-user-limit-24hour-reset") > reset)
+		reset = twitter_header_num(r, "x-user-limit-24hour-reset");
+
 	if (reset < 0 || now == NULL || date_parse_rfc822(now, &t0) == -1)
 		return TWITTER_RATE_WINDOW;
 	/* A second more: the reset is whole seconds, the Date too. */

@@ -439,6 +439,45 @@ test_reply_parse(void **state)
 	}
 }
 
+/*
+ * A post refused for the daily cap waits for that cap's reset, not the
+ * 15-minute window's (header names as X sends them on POST /2/tweets).
+ */
+static void
+test_reply_daily_cap(void **state)
+{
+	struct conn_header hdr[] = {
+		{ "date", "Fri, 07 Oct 2022 22:43:18 GMT" },	/* 1665182598 */
+		{ "x-rate-limit-remaining", "99" },
+		{ "x-rate-limit-reset", "1665183378" },	/* +780 s */
+		{ "x-user-limit-24hour-limit", "17" },
+		{ "x-user-limit-24hour-remaining", "0" },
+		{ "x-user-limit-24hour-reset", "1665240000" },	/* +57,402 s */
+	};
+	const char *body = "{\"title\":\"Too Many Requests\",\"detail\":"
+	    "\"Too Many Requests\",\"type\":\"about:blank\",\"status\":429}";
+	struct conn_response r = { .status = 429, .body = body,
+	    .body_len = strlen(body), .headers = hdr, .nheaders = 6 };
+	const char *id = NULL;
+	struct conn_error e;
+	struct arena a;
+
+	(void)state;
+	arena_init(&a);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(tw()->reply_parse(configure(&a, settings_oauth1,
+	    NKV(settings_oauth1)), &r, &a, &id, &e), -1);
+	assert_int_equal(e.code, CONN_ERR_RATE_LIMITED);
+	assert_int_equal(e.retry_after, 1665240000 - 1665182598 + 1);
+	/* With the day's posts left, the window's reset it is. */
+	hdr[4].value = "5";
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(tw()->reply_parse(configure(&a, settings_oauth1,
+	    NKV(settings_oauth1)), &r, &a, &id, &e), -1);
+	assert_int_equal(e.retry_after, 780 + 1);
+	arena_free(&a);
+}
+
 /* No secret shows in an error, nor an api_base that may carry one. */
 static void
 test_configure_quiet(void **state)
@@ -483,6 +522,7 @@ main(void)
 		cmocka_unit_test(test_reply_request_user_token),
 		cmocka_unit_test(test_reply_refusals),
 		cmocka_unit_test(test_reply_parse),
+		cmocka_unit_test(test_reply_daily_cap),
 		cmocka_unit_test(test_configure_quiet),
 	};
 
