@@ -255,12 +255,21 @@ replier_auth_failed(struct replier_job *job, const struct conn_error *e)
 {
 	struct heard *h = job->r->h;
 	int64_t src = job->row.thread.source_id;
-	char why[sizeof(e->msg) + 200], err[256], *subject, *text;
+	char why[sizeof(e->msg) + 200], err[256] = "", *subject, *text;
+	struct source row;
+	int paused;
 
 	snprintf(why, sizeof(why), "auth: %s; the source is paused: fix its "
 	    "settings, then retry this reply (heard reply --retry %lld)",
 	    e->msg, (long long)job->row.id);
 	replier_end(job, REPLY_FAILED, why);
+	/* Paused already (a poll, or an earlier reply): told once. */
+	if (sources_get(h->store, src, &row) != 1)
+		return;
+	paused = row.paused;
+	source_free(&row);
+	if (paused)
+		return;
 	if (sources_update(h->store, src, NULL, 1, time(NULL), err,
 	    sizeof(err)) != 1) {
 		log_warnx("%s: cannot pause source %lld: %s", job->name,
@@ -273,9 +282,10 @@ replier_auth_failed(struct replier_job *job, const struct conn_error *e)
 	    (long long)src, job->row.thread.org_code,
 	    job->row.thread.connector);
 	text = xasprintf("%s refused heard's key when posting %s:\n\n  %s"
-	    "\n\nNothing more is fetched from it or posted to it until its "
-	    "settings are fixed.\n", job->row.thread.connector, job->name,
-	    e->msg);
+	    "\n\nNothing more is fetched from it until its settings are "
+	    "fixed; replies through it fail the same way meanwhile (heard "
+	    "reply --retry sends them again).\n", job->row.thread.connector,
+	    job->name, e->msg);
 	mailer_alert(h->mailer, subject, text);
 	free(subject);
 	free(text);
