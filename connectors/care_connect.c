@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "conn_text.h"
 #include "date.h"
 #include "htmltext.h"
 #include "open311_doc.h"
@@ -321,29 +322,6 @@ care_connect_cursor_text(const struct care_connect_cursor *cur,
 	return out;
 }
 
-/* s percent-encoded as a form value ("+" for a blank) onto b. */
-static void
-care_connect_encode(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-	char esc[3];
-
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL)
-			buf_append(b, p, 1);
-		else if (*p == ' ')
-			buf_append(b, "+", 1);
-		else {
-			esc[0] = '%';
-			esc[1] = hex[*p >> 4];
-			esc[2] = hex[*p & 15];
-			buf_append(b, esc, 3);
-		}
-	}
-}
-
 /* "&key=value", or "key=value" first; nothing for a NULL value. */
 static void
 care_connect_param(struct buf *b, const char *key, const char *value)
@@ -354,7 +332,7 @@ care_connect_param(struct buf *b, const char *key, const char *value)
 		buf_append(b, "&", 1);
 	buf_puts(b, key);
 	buf_append(b, "=", 1);
-	care_connect_encode(b, value);
+	conn_url_encode(b, value, 1);
 }
 
 static void
@@ -545,7 +523,7 @@ care_connect_link(const struct care_connect_conf *c, const char *id,
 	at = strstr(c->report_url, "{id}");
 	buf_init(&b, 0);
 	buf_append(&b, c->report_url, (size_t)(at - c->report_url));
-	care_connect_encode(&b, id);
+	conn_url_encode(&b, id, 1);
 	buf_puts(&b, at + 4);
 	out = b.len <= CARE_CONNECT_URL_MAX ? arena_strdup(a, b.data) : NULL;
 	buf_free(&b);

@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "conn_text.h"
 #include "date.h"
 #include "htmltext.h"
 
@@ -104,32 +105,6 @@ facebook_id_ok(const char *s)
 	return n > 0 && n <= FB_ID_MAX && s[n] == '\0' && s[0] != '_';
 }
 
-/* Printable, no blanks, bounded, not empty. */
-static int
-facebook_word(const char *s, size_t max)
-{
-	size_t n;
-
-	for (n = 0; s[n] != '\0'; n++)
-		if ((unsigned char)s[n] <= 0x20 || s[n] == 0x7f)
-			return 0;
-	return n > 0 && n <= max;
-}
-
-static int
-facebook_loopback(const char *host, size_t n)
-{
-	static const char *const names[] = { "127.0.0.1", "localhost",
-	    "[::1]" };
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (n == strlen(names[i]) &&
-		    strncasecmp(host, names[i], n) == 0)
-			return 1;
-	return 0;
-}
-
 /*
  * graph_base -> c->base and c->origin. The token goes with every
  * request, so only https (http for loopback, for tests), no query
@@ -150,11 +125,11 @@ facebook_check_base(const char *url, struct fb_conf *c, struct arena *a,
 		n--;
 	hlen = strcspn(url + skip, ":/?#@");
 	olen = skip + strcspn(url + skip, "/?#@");
-	if (!facebook_word(url, FB_URL_MAX - 200) || hlen == 0 ||
+	if (!conn_word(url, FB_URL_MAX - 200) || hlen == 0 ||
 	    strpbrk(url + skip, "?#@%") != NULL)
 		return conn_fail(e, CONN_ERR_CONFIG, "facebook: graph_base "
 		    "must be like " FB_DEFAULT_BASE);
-	if (!https && !facebook_loopback(url + skip, hlen))
+	if (!https && !conn_loopback(url + skip, hlen))
 		return conn_fail(e, CONN_ERR_CONFIG, "facebook: graph_base "
 		    "must be https:// (http:// is for 127.0.0.1 and "
 		    "localhost only)");
@@ -185,14 +160,14 @@ facebook_configure(struct arena *a, const struct conn_settings *set,
 		    "Page's numeric id");
 		return NULL;
 	}
-	if (!facebook_word(token, FB_TOKEN_MAX)) {
+	if (!conn_word(token, FB_TOKEN_MAX)) {
 		conn_fail(e, CONN_ERR_CONFIG, "facebook: page_token is empty, "
 		    "too long or has blanks or control characters");
 		return NULL;
 	}
 	for (i = 0; i < 2; i++)
 		if ((v = conn_settings_get(set, k[i])) != NULL &&
-		    !facebook_word(v, FB_SECRET_MAX)) {
+		    !conn_word(v, FB_SECRET_MAX)) {
 			conn_fail(e, CONN_ERR_CONFIG, "facebook: %s is empty, "
 			    "too long or has blanks", k[i]);
 			return NULL;
@@ -207,29 +182,6 @@ facebook_configure(struct arena *a, const struct conn_settings *set,
 	return out;
 }
 
-/* s percent-encoded onto b; blanks as "+" when form. */
-static void
-facebook_encode(struct buf *b, const char *s, int form)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-	char esc[3];
-
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL)
-			buf_append(b, p, 1);
-		else if (*p == ' ' && form)
-			buf_append(b, "+", 1);
-		else {
-			esc[0] = '%';
-			esc[1] = hex[*p >> 4];
-			esc[2] = hex[*p & 15];
-			buf_append(b, esc, 3);
-		}
-	}
-}
-
 static const char *
 facebook_enc(struct arena *a, const char *s)
 {
@@ -237,7 +189,7 @@ facebook_enc(struct arena *a, const char *s)
 	const char *out;
 
 	buf_init(&b, 0);
-	facebook_encode(&b, s, 0);
+	conn_url_encode(&b, s, 0);
 	out = arena_strndup(a, b.data != NULL ? b.data : "", b.len);
 	buf_free(&b);
 	return out;
@@ -259,7 +211,7 @@ facebook_next_url(const struct fb_conf *c, const char *url,
 	char *out;
 	int first = 1;
 
-	if (url == NULL || !facebook_word(url, FB_URL_MAX) ||
+	if (url == NULL || !conn_word(url, FB_URL_MAX) ||
 	    strncmp(url, c->origin, olen) != 0 || url[olen] != '/' ||
 	    strpbrk(url, "#\\") != NULL)
 		return NULL;
@@ -291,7 +243,7 @@ facebook_more_ok(json_t *v)
 	const char *after = json_string_value(json_array_get(v, 1));
 
 	return json_array_size(v) == 2 && facebook_id_ok(post) &&
-	    after != NULL && facebook_word(after, FB_AFTER_MAX);
+	    after != NULL && conn_word(after, FB_AFTER_MAX);
 }
 
 static int64_t
@@ -588,7 +540,7 @@ facebook_status(const struct fb_conf *c, const struct conn_response *r,
 		    "");
 	return conn_fail(e, kind, "HTTP %ld: Graph error %ld%s%.0ld (%s)%s%s",
 	    r->status, code, sub != 0 ? "/" : "", sub, type != NULL &&
-	    facebook_word(type, 40) ? type : "?", said[0] != '\0' ? ": " : "",
+	    conn_word(type, 40) ? type : "?", said[0] != '\0' ? ": " : "",
 	    said);
 }
 
@@ -860,7 +812,7 @@ facebook_after(json_t *comments)
 	    "after");
 
 	if (facebook_str(paging, "next") == NULL || after == NULL ||
-	    !facebook_word(after, FB_AFTER_MAX))
+	    !conn_word(after, FB_AFTER_MAX))
 		return NULL;
 	return after;
 }
@@ -1146,7 +1098,7 @@ facebook_reply(const void *conf, const struct conn_reply *rp,
 		return conn_fail(e, CONN_ERR_REFUSED, "an empty reply");
 	buf_init(&f, 0);
 	buf_puts(&f, "message=");
-	facebook_encode(&f, rp->body, 1);
+	conn_url_encode(&f, rp->body, 1);
 	if (f.len > FB_FORM_MAX) {
 		buf_free(&f);
 		return conn_fail(e, CONN_ERR_REFUSED, "the reply is too long");

@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "conn_text.h"
 #include "date.h"
 #include "htmltext.h"
 
@@ -108,57 +109,7 @@ static const struct conn_setting mastodon_settings[] = {
 static int
 mastodon_is_id(const char *s)
 {
-	size_t n;
-
-	if (s == NULL)
-		return 0;
-	n = strspn(s, "0123456789");
-	return n > 0 && n <= MASTODON_ID_MAX && s[n] == '\0';
-}
-
-/* Decimal ids as numbers, without their limits: -1, 0 or 1. */
-static int
-mastodon_id_cmp(const char *a, const char *b)
-{
-	size_t na, nb;
-	int c;
-
-	a += strspn(a, "0");
-	b += strspn(b, "0");
-	na = strlen(a);
-	nb = strlen(b);
-	if (na != nb)
-		return na < nb ? -1 : 1;
-	c = strcmp(a, b);
-	return c < 0 ? -1 : c > 0;
-}
-
-/* Printable, bounded, not empty: fit for a header or a form. */
-static int
-mastodon_word(const char *s, size_t max)
-{
-	size_t n;
-
-	for (n = 0; s[n] != '\0'; n++)
-		if ((unsigned char)s[n] <= 0x20 || s[n] == 0x7f)
-			return 0;
-	return n > 0 && n <= max;
-}
-
-/* The host part of "scheme://host[:port]"; 1 if it is a loopback one. */
-static int
-mastodon_loopback(const char *host, size_t n)
-{
-	static const char *const names[] = { "127.0.0.1", "localhost",
-	    "[::1]" };
-	size_t i, len;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		len = strlen(names[i]);
-		if (n == len && strncasecmp(host, names[i], len) == 0)
-			return 1;
-	}
-	return 0;
+	return conn_decimal_id(s, MASTODON_ID_MAX);
 }
 
 /*
@@ -182,12 +133,12 @@ mastodon_check_url(const char *url, struct mastodon_conf *c,
 	while (n > skip && url[n - 1] == '/')
 		n--;
 	hlen = strcspn(url + skip, ":/?#@");
-	if (!mastodon_word(url, MASTODON_URL_MAX) || hlen == 0 ||
+	if (!conn_word(url, MASTODON_URL_MAX) || hlen == 0 ||
 	    strcspn(url + skip, "/?#@") < n - skip)
 		return conn_fail(e, CONN_ERR_CONFIG, "mastodon: url must be "
 		    "the instance's address alone, e.g. "
 		    "https://example.social");
-	if (!https && !mastodon_loopback(url + skip, hlen))
+	if (!https && !conn_loopback(url + skip, hlen))
 		return conn_fail(e, CONN_ERR_CONFIG, "mastodon: url must be "
 		    "https:// (http:// is for 127.0.0.1 and localhost only)");
 	c->base = arena_strndup(a, url, n);
@@ -223,7 +174,7 @@ mastodon_acct_ok(const char *s)
 {
 	const char *at;
 
-	if (s[0] == '\0' || s[0] == '@' || !mastodon_word(s,
+	if (s[0] == '\0' || s[0] == '@' || !conn_word(s,
 	    MASTODON_ACCT_MAX) || strpbrk(s, ",=/?#:") != NULL)
 		return 0;
 	at = strchr(s, '@');
@@ -326,7 +277,7 @@ mastodon_configure(struct arena *a, const struct conn_settings *set,
 		    "account");
 		return NULL;
 	}
-	if (!mastodon_word(token, MASTODON_TOKEN_MAX)) {
+	if (!conn_word(token, MASTODON_TOKEN_MAX)) {
 		conn_fail(e, CONN_ERR_CONFIG, "mastodon: token is empty, too "
 		    "long or has blanks or control characters");
 		return NULL;
@@ -797,7 +748,7 @@ mastodon_url(struct arena *a, const char *s)
 {
 	if (s == NULL || (strncasecmp(s, "https://", 8) != 0 &&
 	    strncasecmp(s, "http://", 7) != 0) ||
-	    !mastodon_word(s, MASTODON_URL_MAX))
+	    !conn_word(s, MASTODON_URL_MAX))
 		return NULL;
 	return arena_strdup(a, s);
 }
@@ -969,7 +920,7 @@ mastodon_newest(json_t *page, char *out)
 	out[0] = '\0';
 	json_array_foreach(page, i, n)
 		if (mastodon_is_id(id = mastodon_str(n, "id")) &&
-		    (out[0] == '\0' || mastodon_id_cmp(id, out) > 0))
+		    (out[0] == '\0' || conn_decimal_cmp(id, out) > 0))
 			strcpy(out, id);
 }
 
@@ -1033,7 +984,7 @@ mastodon_advance(const struct mastodon_conf *c, struct mastodon_cursor *cur,
 
 	mastodon_newest(page, newest);
 	if (newest[0] == '\0' || (from[0] != '\0' &&
-	    mastodon_id_cmp(newest, from) <= 0)) {
+	    conn_decimal_cmp(newest, from) <= 0)) {
 		if (from != cur->min_id)
 			memcpy(cur->min_id, from, sizeof(cur->min_id));
 		cur->next[0] = '\0';
@@ -1041,8 +992,8 @@ mastodon_advance(const struct mastodon_conf *c, struct mastodon_cursor *cur,
 	}
 	mastodon_link_prev(c, r, link);
 	/* The link's place if it moves on and skips nothing, else ours. */
-	if (link[0] == '\0' || mastodon_id_cmp(link, newest) > 0 ||
-	    (from[0] != '\0' && mastodon_id_cmp(link, from) <= 0))
+	if (link[0] == '\0' || conn_decimal_cmp(link, newest) > 0 ||
+	    (from[0] != '\0' && conn_decimal_cmp(link, from) <= 0))
 		memcpy(link, newest, sizeof(link));
 	if (json_array_size(page) < MASTODON_LIMIT) {
 		memcpy(cur->min_id, link, sizeof(cur->min_id));
@@ -1223,35 +1174,12 @@ mastodon_reply_check(const struct conn_reply *rp, struct conn_error *e)
 		return conn_fail(e, CONN_ERR_REFUSED, "the status answered has "
 		    "no author's acct to address the reply to");
 	if (rp->idempotency_key == NULL ||
-	    !mastodon_word(rp->idempotency_key, 200))
+	    !conn_word(rp->idempotency_key, 200))
 		return conn_fail(e, CONN_ERR_CONFIG, "a reply needs an "
 		    "idempotency key to send as Idempotency-Key");
 	if (rp->body == NULL || rp->body[strspn(rp->body, " \t\r\n")] == '\0')
 		return conn_fail(e, CONN_ERR_REFUSED, "an empty reply");
 	return 0;
-}
-
-/* s percent-encoded as a form value ("+" for a blank) onto b. */
-static void
-mastodon_encode(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-	char esc[3];
-
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL)
-			buf_append(b, p, 1);
-		else if (*p == ' ')
-			buf_append(b, "+", 1);
-		else {
-			esc[0] = '%';
-			esc[1] = hex[*p >> 4];
-			esc[2] = hex[*p & 15];
-			buf_append(b, esc, 3);
-		}
-	}
 }
 
 /*
@@ -1268,10 +1196,10 @@ mastodon_reply_text(struct buf *f, const struct conn_reply *rp)
 	buf_puts(f, "status=");
 	if (strncasecmp(body, h, n) != 0 || (body[n] != '\0' &&
 	    strchr(" \t\r\n,:", body[n]) == NULL)) {
-		mastodon_encode(f, h);
+		conn_url_encode(f, h, 1);
 		buf_puts(f, "+");
 	}
-	mastodon_encode(f, body);
+	conn_url_encode(f, body, 1);
 }
 
 /* POST /api/v1/statuses, form-encoded, as Mastodon's own clients do. */

@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "conn_text.h"
 
 /* One parameter, encoded, for sorting. */
 struct oauth1_enc {
@@ -20,21 +21,7 @@ struct oauth1_enc {
 void
 oauth1_encode(struct buf *b, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-	char esc[3];
-
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL)
-			buf_append(b, p, 1);
-		else {
-			esc[0] = '%';
-			esc[1] = hex[*p >> 4];
-			esc[2] = hex[*p & 15];
-			buf_append(b, esc, 3);
-		}
-	}
+	conn_url_encode(b, s, 0);
 }
 
 static char *

@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "conn_text.h"
 #include "date.h"
 #include "oauth1.h"
 
@@ -87,41 +88,7 @@ static const struct conn_setting twitter_settings[] = {
 static int
 twitter_is_id(const char *s)
 {
-	size_t n;
-
-	if (s == NULL)
-		return 0;
-	n = strspn(s, "0123456789");
-	return n > 0 && n <= TWITTER_ID_MAX && s[n] == '\0';
-}
-
-/* Decimal ids as numbers, without their limits: -1, 0 or 1. */
-static int
-twitter_id_cmp(const char *a, const char *b)
-{
-	size_t na, nb;
-	int c;
-
-	a += strspn(a, "0");
-	b += strspn(b, "0");
-	na = strlen(a);
-	nb = strlen(b);
-	if (na != nb)
-		return na < nb ? -1 : 1;
-	c = strcmp(a, b);
-	return c < 0 ? -1 : c > 0;
-}
-
-/* Printable, bounded, not empty: fit for a header. */
-static int
-twitter_word(const char *s, size_t max)
-{
-	size_t n;
-
-	for (n = 0; s[n] != '\0'; n++)
-		if ((unsigned char)s[n] <= 0x20 || s[n] == 0x7f)
-			return 0;
-	return n > 0 && n <= max;
+	return conn_decimal_id(s, TWITTER_ID_MAX);
 }
 
 /* A pagination token goes into a URL as it is: letters and digits. */
@@ -150,21 +117,6 @@ twitter_handle_ok(const char *s)
 	return n > 0 && n <= TWITTER_HANDLE_MAX && s[n] == '\0';
 }
 
-static int
-twitter_loopback(const char *host, size_t n)
-{
-	static const char *const names[] = { "127.0.0.1", "localhost",
-	    "[::1]" };
-	size_t i, len;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		len = strlen(names[i]);
-		if (n == len && strncasecmp(host, names[i], len) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * api_base -> c->base: an origin alone, lower case (it is signed, and
  * OAuth signs the host in lower case). Never echoed in errors.
@@ -185,11 +137,11 @@ twitter_check_base(const char *url, struct twitter_conf *c,
 	while (n > skip && url[n - 1] == '/')
 		n--;
 	hlen = strcspn(url + skip, ":/?#@");
-	if (!twitter_word(url, TWITTER_URL_MAX) || hlen == 0 ||
+	if (!conn_word(url, TWITTER_URL_MAX) || hlen == 0 ||
 	    strcspn(url + skip, "/?#@") < n - skip)
 		return conn_fail(e, CONN_ERR_CONFIG, "twitter: api_base must "
 		    "be an address alone, e.g. " TWITTER_DEFAULT_BASE);
-	if (!https && !twitter_loopback(url + skip, hlen))
+	if (!https && !conn_loopback(url + skip, hlen))
 		return conn_fail(e, CONN_ERR_CONFIG, "twitter: api_base must "
 		    "be https:// (http:// is for 127.0.0.1 and localhost "
 		    "only)");
@@ -218,7 +170,7 @@ twitter_secret(const struct conn_settings *set, const char *key,
 	*out = NULL;
 	if (v == NULL || v[0] == '\0')
 		return 0;
-	if (!twitter_word(v, TWITTER_TOKEN_MAX))
+	if (!conn_word(v, TWITTER_TOKEN_MAX))
 		return conn_fail(e, CONN_ERR_CONFIG, "twitter: %s is too "
 		    "long or has blanks or control characters", key);
 	*out = arena_strdup(a, v);
@@ -665,7 +617,7 @@ twitter_meta(json_t *tw, struct arena *a)
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		if (twitter_is_id(v = twitter_str(tw, ids[i])))
 			json_object_set_new(obj, ids[i], json_string(v));
-	if ((v = twitter_str(tw, "lang")) != NULL && twitter_word(v, 20))
+	if ((v = twitter_str(tw, "lang")) != NULL && conn_word(v, 20))
 		json_object_set_new(obj, "lang", json_string(v));
 	s = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 	json_decref(obj);
@@ -775,7 +727,7 @@ twitter_newest(json_t *v, char *out)
 	}
 	json_array_foreach(json_object_get(v, "data"), i, tw)
 		if (twitter_is_id(id = twitter_str(tw, "id")) &&
-		    (out[0] == '\0' || twitter_id_cmp(id, out) > 0))
+		    (out[0] == '\0' || conn_decimal_cmp(id, out) > 0))
 			strcpy(out, id);
 }
 
@@ -805,7 +757,7 @@ twitter_advance(struct twitter_cursor *cur, json_t *v)
 		return 1;
 	}
 	if (cur->newest[0] != '\0' && (cur->since[0] == '\0' ||
-	    twitter_id_cmp(cur->newest, cur->since) > 0))
+	    conn_decimal_cmp(cur->newest, cur->since) > 0))
 		memcpy(cur->since, cur->newest, sizeof(cur->since));
 	cur->newest[0] = '\0';
 	cur->next[0] = '\0';
@@ -926,7 +878,7 @@ twitter_reply_check(const struct twitter_conf *c, const struct conn_reply *rp,
 		    "consumer_key, consumer_secret, access_token and "
 		    "access_token_secret (or user_token)");
 	if (c->user_token == NULL && (rp->now <= 0 || rp->nonce == NULL ||
-	    !twitter_word(rp->nonce, 64)))
+	    !conn_word(rp->nonce, 64)))
 		return conn_fail(e, CONN_ERR_CONFIG, "twitter: a signed reply "
 		    "needs the daemon's clock and a nonce");
 	return 0;
